@@ -1,0 +1,180 @@
+//! The app shell, the router and the pages.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::server_fns::projects::list::list_projects;
+use crate::types::ProjectSummary;
+
+/// The HTML document around the app; the server renders it for every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The app: one router over every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="main" href="/style/main.css" />
+        <Title text="relabel" />
+        <Router>
+            <header class="topbar">
+                <a href="/" class="brand">
+                    "relabel"
+                </a>
+                <span class="tagline">"search relevance labels and CoT rankings"</span>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=path!("/") view=ProjectsPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The project list, read from the database, with a filter that works once hydrated.
+#[component]
+fn ProjectsPage() -> impl IntoView {
+    let projects = Resource::new(|| (), |_| list_projects());
+    let (filter, set_filter) = signal(String::new());
+    view! {
+        <section class="projects">
+            <div class="toolbar">
+                <h1>"Projects"</h1>
+                <input
+                    type="search"
+                    id="project-filter"
+                    placeholder="Filter by slug or name"
+                    aria-label="Filter projects"
+                    prop:value=filter
+                    on:input=move |ev| set_filter.set(event_target_value(&ev))
+                />
+            </div>
+            <Suspense fallback=|| view! { <p>"Loading projects…"</p> }>
+                {move || Suspend::new(async move {
+                    match projects.await {
+                        Ok(list) => view! { <ProjectTable list filter /> }.into_any(),
+                        Err(err) => {
+                            view! {
+                                <p class="error" role="alert">
+                                    {err.to_string()}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Whether a project matches the filter text (case-insensitive, on slug or name).
+fn matches_filter(project: &ProjectSummary, needle_lower: &str) -> bool {
+    needle_lower.is_empty()
+        || project.slug.to_lowercase().contains(needle_lower)
+        || project.name.to_lowercase().contains(needle_lower)
+}
+
+/// The table of projects; rows hide as the filter narrows.
+#[component]
+fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl IntoView {
+    if list.is_empty() {
+        return view! {
+            <p class="empty" id="no-projects">
+                "No projects yet. Create one with " <code>"relabel project create SLUG"</code>
+                " or load the demo with " <code>"relabel demo"</code> "."
+            </p>
+        }
+        .into_any();
+    }
+    let total = list.len();
+    let visible = Memo::new(move |_| {
+        let needle = filter.get().trim().to_lowercase();
+        list.iter()
+            .filter(|p| matches_filter(p, &needle))
+            .cloned()
+            .collect::<Vec<_>>()
+    });
+    view! {
+        <p class="count" id="project-count">
+            {move || format!("Showing {} of {} projects", visible.with(Vec::len), total)}
+        </p>
+        <table class="project-table">
+            <thead>
+                <tr>
+                    <th>"Slug"</th>
+                    <th>"Name"</th>
+                    <th>"Scale"</th>
+                    <th class="num">"Overlap k"</th>
+                    <th class="num">"Pairs"</th>
+                    <th class="num">"Judgments"</th>
+                </tr>
+            </thead>
+            <tbody>
+                <For
+                    each=move || visible.get()
+                    key=|p| p.slug.clone()
+                    children=move |p| {
+                        let slug = p.slug.clone();
+                        view! {
+                            <tr class="project-row" data-slug=slug>
+                                <td>
+                                    <code>{p.slug}</code>
+                                </td>
+                                <td>{p.name}</td>
+                                <td>{p.scale}</td>
+                                <td class="num">{p.overlap_k}</td>
+                                <td class="num">{p.pairs}</td>
+                                <td class="num">{p.judgments}</td>
+                            </tr>
+                        }
+                    }
+                />
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(slug: &str, name: &str) -> ProjectSummary {
+        ProjectSummary {
+            slug: slug.into(),
+            name: name.into(),
+            scale: "lore4".into(),
+            overlap_k: 3,
+            pairs: 0,
+            judgments: 0,
+        }
+    }
+
+    #[test]
+    fn filter_matches_slug_or_name_case_insensitively() {
+        let p = project("shoes-eu", "Running Shoes");
+        assert!(matches_filter(&p, ""));
+        assert!(matches_filter(&p, "shoes-e"));
+        assert!(matches_filter(&p, "running"));
+        assert!(!matches_filter(&p, "headphones"));
+    }
+}

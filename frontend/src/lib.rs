@@ -1,0 +1,18 @@
+//! The relabel web app: pages and components rendered on the server (`ssr`) and hydrated
+//! in the browser (`hydrate`), and the types that cross the wire between the two.
+
+pub mod app;
+pub mod error;
+pub mod server_fns;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+
+/// Entry point of the wasm bundle: takes over the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,4 @@
+//! Server functions, one per file under `<resource>/<verb>.rs`: thin adapters from the
+//! browser to the [`crate::backend::Backend`] the server provides.
+
+pub mod projects;

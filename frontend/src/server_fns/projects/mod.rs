@@ -1,0 +1,3 @@
+//! Server functions about projects.
+
+pub mod list;

@@ -1,0 +1,359 @@
+//! The `relabel` command line: one binary for serving, importing, inspecting and the demo.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::{NewProject, ScalePreset, TaskKind};
+use crate::import::{ImportError, ImportFormat, ImportOptions};
+use crate::storage::{self, DEFAULT_DATABASE_URL, SharedStore};
+use crate::web::{self, AppState, DEFAULT_SITE_ROOT};
+
+/// relabel: label e-commerce search relevance, rank model chain-of-thought outputs, and
+/// export the labels as SFT and preference training data.
+#[derive(Debug, Parser)]
+#[command(name = "relabel", version, about, long_about = None)]
+pub struct Cli {
+    /// Database to use: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and the JSON API.
+    Serve(ServeArgs),
+    /// Import data into a project.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Print counts for a project (queries, items, pairs, CoT candidates, judgments, per
+    /// frequency band), or the list of projects when no project is given.
+    Stats(StatsArgs),
+    /// Create (or reuse) the demo project, a generated e-commerce catalog, then serve it.
+    Demo(DemoArgs),
+}
+
+/// Where and how to serve.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Folder holding `pkg/relabel.js` and `pkg/relabel_bg.wasm`, the browser bundle that
+    /// `scripts/dev build` writes.
+    #[arg(long, env = "RELABEL_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
+    pub site_root: PathBuf,
+}
+
+/// What to import.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import (query, item) pairs, with optional CoT candidates, gold labels and tags,
+    /// from JSONL or CSV (see docs/formats.md). The file is imported whole or not at all;
+    /// pairs the project already has are left as they are.
+    Pairs(ImportPairsArgs),
+}
+
+/// `relabel import pairs`.
+#[derive(Debug, Args)]
+pub struct ImportPairsArgs {
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// The file to import.
+    pub file: PathBuf,
+    /// The file's format; by default taken from its extension (.jsonl, .ndjson, .csv).
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// Most bad lines to list one by one (all are counted).
+    #[arg(long, default_value_t = 50)]
+    pub max_errors: usize,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Project commands.
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create(ProjectCreateArgs),
+}
+
+/// `relabel project create`.
+#[derive(Debug, Args)]
+pub struct ProjectCreateArgs {
+    /// URL-safe identifier: a-z, 0-9 and '-'.
+    pub slug: String,
+    /// Human-readable name (defaults to the slug).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Label scale: lore4 (L1-L4), esci (Exact/Substitute/Complement/Irrelevant) or wands
+    /// (Exact/Partial/Irrelevant).
+    #[arg(long, value_enum, default_value = "lore4")]
+    pub scale: ScalePreset,
+    /// Independent judgments wanted per pair.
+    #[arg(long, default_value_t = 3)]
+    pub overlap: u32,
+    /// What annotators are asked: judge the label, rank the CoT candidates, or both.
+    #[arg(long, value_enum, default_value = "judge")]
+    pub task: TaskKind,
+}
+
+/// `relabel stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The project's slug; without it, the list of projects.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `relabel demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the generated catalog; the same seed gives the same data.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Only create the demo project; do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// How to serve afterwards.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Runs the command line and maps failure to a non-zero exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(ImportError::Rejected {
+                errors, bad_lines, ..
+            }) = e.downcast_ref()
+            {
+                for line in errors {
+                    eprintln!("{line}");
+                }
+                if *bad_lines > errors.len() as u64 {
+                    eprintln!("... and more; {bad_lines} bad lines in all");
+                }
+            }
+            eprintln!("error: {}", error_chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes, each cause shown once even where a message repeats its source.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELABEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("relabel=info,warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = storage::connect(&cli.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&cli.database_url)))?;
+    let result = dispatch(&store, cli.command).await;
+    store.close().await;
+    result
+}
+
+async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let state = AppState::new(store.clone(), &args.site_root);
+            web::serve(state, args.addr).await
+        }
+        Command::Import(ImportCommand::Pairs(args)) => import_pairs(store, args).await,
+        Command::Project(ProjectCommand::Create(args)) => {
+            let new = NewProject {
+                name: args.name.unwrap_or_else(|| args.slug.clone()),
+                slug: args.slug,
+                scale: args.scale,
+                overlap_k: args.overlap,
+                task: args.task,
+            };
+            new.validate()?;
+            let project = store.create_project(&new).await?;
+            println!(
+                "created project {} (scale {}: {}; overlap {}; task {})",
+                project.slug,
+                project.scale,
+                project.scale_labels.join(", "),
+                project.overlap_k,
+                project.task
+            );
+            Ok(())
+        }
+        Command::Stats(args) => stats(store, args).await,
+        Command::Demo(args) => {
+            let summary = crate::demo_project::install(store.as_ref(), args.seed).await?;
+            println!("{summary}");
+            if args.no_serve {
+                return Ok(());
+            }
+            println!("open http://{}/", args.serve.addr);
+            let state = AppState::new(store.clone(), &args.serve.site_root);
+            web::serve(state, args.serve.addr).await
+        }
+    }
+}
+
+async fn project_or_fail(
+    store: &SharedStore,
+    slug: &str,
+) -> anyhow::Result<crate::domain::Project> {
+    match store.project(slug).await? {
+        Some(p) => Ok(p),
+        None => {
+            bail!("no project with slug {slug:?}; create it with `relabel project create {slug}`")
+        }
+    }
+}
+
+async fn import_pairs(store: &SharedStore, args: ImportPairsArgs) -> anyhow::Result<()> {
+    let project = project_or_fail(store, &args.project).await?;
+    let options = ImportOptions {
+        format: args.format,
+        max_errors: args.max_errors,
+        progress: std::io::stderr().is_terminal(),
+        ..ImportOptions::default()
+    };
+    let started = Instant::now();
+    let report = crate::import::import_file(store.as_ref(), &project, &args.file, &options).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "report": report, "seconds": seconds })
+        );
+    } else {
+        let c = &report.counts;
+        println!(
+            "imported {} into {} in {seconds:.1} s: {} lines, {} new pairs ({} already present{}), \
+             {} new queries, {} new items, {} CoT candidates, {} gold labels",
+            report.file,
+            project.slug,
+            report.lines,
+            c.pairs_added,
+            c.pairs_existing,
+            if report.duplicate_lines > 0 {
+                format!(", {} repeated lines", report.duplicate_lines)
+            } else {
+                String::new()
+            },
+            c.queries_added,
+            c.items_added,
+            c.cot_added,
+            c.gold_added
+        );
+    }
+    Ok(())
+}
+
+async fn stats(store: &SharedStore, args: StatsArgs) -> anyhow::Result<()> {
+    let Some(slug) = args.project else {
+        let projects = store.list_projects().await?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "projects": projects }))?
+            );
+        } else if projects.is_empty() {
+            println!("no projects yet; create one with `relabel project create SLUG`");
+        } else {
+            println!(
+                "{:<24} {:<8} {:>3} {:>10} {:>10}",
+                "project", "scale", "k", "pairs", "judgments"
+            );
+            for p in projects {
+                println!(
+                    "{:<24} {:<8} {:>3} {:>10} {:>10}",
+                    p.slug, p.scale, p.overlap_k, p.pairs, p.judgments
+                );
+            }
+        }
+        return Ok(());
+    };
+    let project = project_or_fail(store, &slug).await?;
+    let stats = store.stats(&project).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(());
+    }
+    println!("project {}", stats.project);
+    println!(
+        "{:<8} {:>10} {:>10} {:>12} {:>10}",
+        "band", "queries", "pairs", "candidates", "judgments"
+    );
+    for (band, b) in &stats.bands {
+        println!(
+            "{band:<8} {:>10} {:>10} {:>12} {:>10}",
+            b.queries, b.pairs, b.cot_candidates, b.judgments
+        );
+    }
+    println!(
+        "{:<8} {:>10} {:>10} {:>12} {:>10}",
+        "all", stats.queries, stats.pairs, stats.cot_candidates, stats.judgments
+    );
+    println!("items {}, gold pairs {}", stats.items, stats.gold_pairs);
+    Ok(())
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

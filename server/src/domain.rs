@@ -1,0 +1,315 @@
+//! The domain of DESIGN.md section 2: label scales, frequency bands, projects and the
+//! pair records that imports and the demo feed into storage.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A preset ordinal label scale; labels are listed from the lowest level to the highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalePreset {
+    /// LORE's four levels: L1 Irrelevant, L2 Mismatch, L3 Related, L4 Excellent.
+    Lore4,
+    /// Amazon ESCI: Irrelevant, Complement, Substitute, Exact.
+    Esci,
+    /// Wayfair WANDS: Irrelevant, Partial, Exact.
+    Wands,
+}
+
+impl ScalePreset {
+    /// The preset's name as stored and typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Lore4 => "lore4",
+            Self::Esci => "esci",
+            Self::Wands => "wands",
+        }
+    }
+
+    /// The preset's labels, lowest level first.
+    pub fn labels(self) -> &'static [&'static str] {
+        match self {
+            Self::Lore4 => &["L1", "L2", "L3", "L4"],
+            Self::Esci => &["Irrelevant", "Complement", "Substitute", "Exact"],
+            Self::Wands => &["Irrelevant", "Partial", "Exact"],
+        }
+    }
+}
+
+impl FromStr for ScalePreset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "lore4" => Ok(Self::Lore4),
+            "esci" => Ok(Self::Esci),
+            "wands" => Ok(Self::Wands),
+            other => Err(format!(
+                "unknown scale {other:?}: expected lore4, esci or wands"
+            )),
+        }
+    }
+}
+
+/// A query's traffic band, derived from its frequency within its project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrequencyBand {
+    /// The most frequent queries, together covering the first share of traffic.
+    Head,
+    /// The queries covering the next share of traffic.
+    Torso,
+    /// Everything else, including queries without a known frequency.
+    Tail,
+}
+
+impl FrequencyBand {
+    /// All bands, head first.
+    pub const ALL: [FrequencyBand; 3] = [Self::Head, Self::Torso, Self::Tail];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Head => "head",
+            Self::Torso => "torso",
+            Self::Tail => "tail",
+        }
+    }
+}
+
+impl fmt::Display for FrequencyBand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FrequencyBand {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "head" => Ok(Self::Head),
+            "torso" => Ok(Self::Torso),
+            "tail" => Ok(Self::Tail),
+            other => Err(format!("unknown frequency band {other:?}")),
+        }
+    }
+}
+
+/// What a project asks of its annotators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum TaskKind {
+    /// Judge the label only.
+    #[serde(rename = "judge")]
+    #[value(name = "judge")]
+    Judge,
+    /// Rank the model's CoT candidates.
+    #[serde(rename = "rank")]
+    #[value(name = "rank")]
+    Rank,
+    /// Both, on one screen, label first.
+    #[serde(rename = "judge+rank")]
+    #[value(name = "judge+rank")]
+    JudgeAndRank,
+}
+
+impl TaskKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Judge => "judge",
+            Self::Rank => "rank",
+            Self::JudgeAndRank => "judge+rank",
+        }
+    }
+}
+
+/// What is needed to create a project.
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// URL-safe identifier, unique across the installation.
+    pub slug: String,
+    /// Human-readable name.
+    pub name: String,
+    /// The label scale.
+    pub scale: ScalePreset,
+    /// How many independent judgments each pair wants.
+    pub overlap_k: u32,
+    /// What annotators are asked to do.
+    pub task: TaskKind,
+}
+
+/// Why a project could not be created as asked.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProjectInputError {
+    /// The slug is not 1-64 lowercase letters, digits or dashes.
+    #[error(
+        "slug {0:?} must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit"
+    )]
+    BadSlug(String),
+    /// Overlap outside 1..=100.
+    #[error("overlap {0} must be between 1 and 100")]
+    BadOverlap(u32),
+}
+
+impl NewProject {
+    /// Checks the slug and overlap before anything reaches storage.
+    pub fn validate(&self) -> Result<(), ProjectInputError> {
+        let slug_ok = !self.slug.is_empty()
+            && self.slug.len() <= 64
+            && self
+                .slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !self.slug.starts_with('-');
+        if !slug_ok {
+            return Err(ProjectInputError::BadSlug(self.slug.clone()));
+        }
+        if !(1..=100).contains(&self.overlap_k) {
+            return Err(ProjectInputError::BadOverlap(self.overlap_k));
+        }
+        Ok(())
+    }
+}
+
+/// A stored project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    /// Database id.
+    pub id: i64,
+    /// URL-safe identifier.
+    pub slug: String,
+    /// Human-readable name.
+    pub name: String,
+    /// The scale preset name.
+    pub scale: String,
+    /// The scale's labels, lowest first.
+    pub scale_labels: Vec<String>,
+    /// Judgments wanted per pair.
+    pub overlap_k: i64,
+    /// What annotators are asked to do.
+    pub task: String,
+}
+
+impl Project {
+    /// Whether `label` is one of this project's scale labels.
+    pub fn has_label(&self, label: &str) -> bool {
+        self.scale_labels.iter().any(|l| l == label)
+    }
+}
+
+/// One (query, item) pair as it arrives from an import file or the demo generator,
+/// already validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairRecord {
+    /// The query text.
+    pub query: String,
+    /// The query's traffic frequency, if known.
+    pub query_frequency: Option<i64>,
+    /// The product.
+    pub item: ItemRecord,
+    /// The model's chain-of-thought candidates.
+    pub cot: Vec<CotRecord>,
+    /// The known answer, which makes this a gold pair.
+    pub gold_label: Option<String>,
+    /// Capability and other tags.
+    pub tags: Vec<String>,
+}
+
+/// A product as imported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemRecord {
+    /// The catalog's id for the item.
+    pub id: String,
+    /// Product title.
+    pub title: String,
+    /// Category path, broadest first.
+    pub category: Vec<String>,
+    /// Attribute dimension to value.
+    pub attributes: BTreeMap<String, String>,
+    /// Price, if known.
+    pub price: Option<f64>,
+    /// Image URLs (never fetched by the server).
+    pub images: Vec<String>,
+    /// Optional description.
+    pub description: Option<String>,
+}
+
+/// One model chain-of-thought output for a pair.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CotRecord {
+    /// The model that produced it.
+    pub model: String,
+    /// The full reasoning text.
+    pub text: String,
+    /// The reasoning split into steps.
+    pub steps: Vec<String>,
+    /// The label the model predicted, if it reached one.
+    pub label: Option<String>,
+}
+
+/// A rule of a guideline, as published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleRecord {
+    /// Stable id such as `R-BRAND-01`.
+    pub key: String,
+    /// Short title.
+    pub title: String,
+    /// Markdown body.
+    pub body: String,
+    /// Capability tags.
+    pub capabilities: Vec<String>,
+    /// The attribute dimension the rule governs.
+    pub dimension: Option<String>,
+}
+
+/// Milliseconds since the Unix epoch, the time unit stored in every table.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(slug: &str, k: u32) -> NewProject {
+        NewProject {
+            slug: slug.into(),
+            name: slug.into(),
+            scale: ScalePreset::Lore4,
+            overlap_k: k,
+            task: TaskKind::Judge,
+        }
+    }
+
+    #[test]
+    fn slugs_are_url_safe() {
+        assert!(project("shoes-2026", 3).validate().is_ok());
+        for bad in ["", "Shoes", "a b", "-x", "x/y", &"a".repeat(65)] {
+            assert!(matches!(
+                project(bad, 3).validate(),
+                Err(ProjectInputError::BadSlug(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn overlap_is_bounded() {
+        assert_eq!(
+            project("a", 0).validate(),
+            Err(ProjectInputError::BadOverlap(0))
+        );
+        assert!(project("a", 100).validate().is_ok());
+    }
+
+    #[test]
+    fn presets_are_ordinal_lowest_first() {
+        assert_eq!(ScalePreset::Lore4.labels().first(), Some(&"L1"));
+        assert_eq!(ScalePreset::Esci.labels().last(), Some(&"Exact"));
+        assert_eq!("wands".parse::<ScalePreset>(), Ok(ScalePreset::Wands));
+    }
+}

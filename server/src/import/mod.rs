@@ -1,0 +1,667 @@
+//! Importing pools of pairs from JSONL or CSV files (formats in `docs/formats.md`).
+//!
+//! A file is read once, streaming: a blocking thread parses and validates lines and hands
+//! batches to the storage transaction as it goes. The whole file is one transaction; at
+//! the first bad line the import stops writing, keeps reading to report every bad line
+//! (up to a limit) as `FILE:LINE: field: what is wrong`, and rolls back, so a rejected
+//! file leaves the database unchanged.
+
+mod csv_format;
+mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::domain::{PairRecord, Project};
+use crate::storage::{ImportCounts, Store, StoreError};
+
+pub use validate::MAX_COT_CANDIDATES;
+
+/// Longest line a JSONL file may have.
+pub const MAX_LINE_BYTES: usize = 10 * 1024 * 1024;
+
+/// The file formats `relabel import pairs` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// One JSON object per line (the canonical format).
+    Jsonl,
+    /// A header row, then one pair per row.
+    Csv,
+}
+
+impl ImportFormat {
+    /// Guesses the format from the file extension.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" => Some(Self::Jsonl),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The format; guessed from the extension when `None`.
+    pub format: Option<ImportFormat>,
+    /// Most bad lines reported one by one (the rest are counted).
+    pub max_errors: usize,
+    /// Pairs per storage batch.
+    pub batch_size: usize,
+    /// Draw a progress bar on standard error (only when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            format: None,
+            max_errors: 50,
+            batch_size: 2_000,
+            progress: false,
+        }
+    }
+}
+
+/// One thing wrong with one field of a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field, as a path such as `item.price` or `cot[1].label`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// A field error located in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The field.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.field, self.message
+        )
+    }
+}
+
+/// What a finished import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// The file.
+    pub file: String,
+    /// Pair lines read (blank lines and the CSV header excluded).
+    pub lines: u64,
+    /// Lines repeating an earlier line of the same file exactly (stored once).
+    pub duplicate_lines: u64,
+    /// What was added.
+    pub counts: ImportCounts,
+}
+
+/// Why an import did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file has bad lines; nothing was imported.
+    #[error("{file}: {bad_lines} bad line(s); nothing was imported")]
+    Rejected {
+        /// The file.
+        file: String,
+        /// The first errors, in file order.
+        errors: Vec<LineError>,
+        /// How many lines were bad in all.
+        bad_lines: u64,
+    },
+    /// The format could not be guessed from the file name.
+    #[error("{0}: cannot tell the format from the extension; pass --format jsonl or --format csv")]
+    UnknownFormat(String),
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database failed; nothing was imported.
+    #[error("storage failed, nothing was imported: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What the parsing thread sends to the storage side.
+enum Parsed {
+    Batch(Vec<PairRecord>),
+    Done(ParseSummary),
+}
+
+struct ParseSummary {
+    lines: u64,
+    duplicate_lines: u64,
+    bad_lines: u64,
+    errors: Vec<LineError>,
+    io_error: Option<std::io::Error>,
+}
+
+/// Imports `path` into `project`: all of it, or (on any bad line or failure) nothing.
+pub async fn import_file(
+    store: &dyn Store,
+    project: &Project,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let file_name = path.display().to_string();
+    let format = match options.format.or_else(|| ImportFormat::from_path(path)) {
+        Some(f) => f,
+        None => return Err(ImportError::UnknownFormat(file_name)),
+    };
+    let file = File::open(path).map_err(|source| ImportError::Io {
+        file: file_name.clone(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = if options.progress {
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} importing {msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(file_name.clone());
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let (tx, mut rx) = mpsc::channel::<Parsed>(4);
+    let parser = {
+        let project = project.clone();
+        let file_name = file_name.clone();
+        let options = options.clone();
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut run = ParseRun::new(file_name, project, options, tx, progress);
+            let result = match format {
+                ImportFormat::Jsonl => run.read_jsonl(file),
+                ImportFormat::Csv => csv_format::read_csv(&mut run, file),
+            };
+            run.finish(result.err());
+        })
+    };
+
+    let mut sink = store.begin_import(project, &file_name).await?;
+    let mut summary = None;
+    let mut store_error = None;
+    while let Some(message) = rx.recv().await {
+        match message {
+            Parsed::Batch(batch) => {
+                if store_error.is_none()
+                    && let Err(e) = sink.add(&batch).await
+                {
+                    store_error = Some(e);
+                    // Closing the channel tells the parser to stop.
+                    rx.close();
+                }
+            }
+            Parsed::Done(s) => summary = Some(s),
+        }
+    }
+    // The parser has ended once the channel is drained; a panic there is a bug.
+    if let Err(e) = parser.await {
+        return Err(ImportError::Io {
+            file: file_name,
+            source: std::io::Error::other(format!("the parser failed: {e}")),
+        });
+    }
+    progress.finish_and_clear();
+    if let Some(e) = store_error {
+        return Err(ImportError::Store(e));
+    }
+    let Some(summary) = summary else {
+        return Err(ImportError::Io {
+            file: file_name,
+            source: std::io::Error::other("the parser stopped without a summary"),
+        });
+    };
+    if let Some(source) = summary.io_error {
+        return Err(ImportError::Io {
+            file: file_name,
+            source,
+        });
+    }
+    if summary.bad_lines > 0 {
+        return Err(ImportError::Rejected {
+            file: file_name,
+            errors: summary.errors,
+            bad_lines: summary.bad_lines,
+        });
+    }
+    let counts = sink.commit().await?;
+    Ok(ImportReport {
+        file: file_name,
+        lines: summary.lines,
+        duplicate_lines: summary.duplicate_lines,
+        counts,
+    })
+}
+
+/// Where an earlier line of the file defined something, and a fingerprint of what it said.
+#[derive(Clone, Copy)]
+struct Seen {
+    line: u64,
+    fingerprint: u64,
+}
+
+/// The state of one parse: consistency indexes, the current batch, the errors so far.
+struct ParseRun {
+    file: String,
+    project: Project,
+    options: ImportOptions,
+    tx: mpsc::Sender<Parsed>,
+    progress: ProgressBar,
+    batch: Vec<PairRecord>,
+    lines: u64,
+    duplicate_lines: u64,
+    bad_lines: u64,
+    errors: Vec<LineError>,
+    /// Query text hash to (line, frequency given there).
+    queries: HashMap<u64, (u64, Option<i64>)>,
+    /// Item id hash to the item's content.
+    items: HashMap<u64, Seen>,
+    /// (query, item id) hash to the pair's content.
+    pairs: HashMap<u64, Seen>,
+    /// The storage side hung up (it failed); stop reading.
+    stopped: bool,
+}
+
+impl ParseRun {
+    fn new(
+        file: String,
+        project: Project,
+        options: ImportOptions,
+        tx: mpsc::Sender<Parsed>,
+        progress: ProgressBar,
+    ) -> Self {
+        Self {
+            file,
+            project,
+            options,
+            tx,
+            progress,
+            batch: Vec::new(),
+            lines: 0,
+            duplicate_lines: 0,
+            bad_lines: 0,
+            errors: Vec::new(),
+            queries: HashMap::new(),
+            items: HashMap::new(),
+            pairs: HashMap::new(),
+            stopped: false,
+        }
+    }
+
+    fn read_jsonl(&mut self, file: File) -> std::io::Result<()> {
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut buf = Vec::new();
+        let mut line_no = 0u64;
+        let mut offset = 0u64;
+        while !self.stopped {
+            buf.clear();
+            let n = (&mut reader)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            offset += n as u64;
+            if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+                // Skip the rest of the overlong line without holding it in memory.
+                let mut rest = 0u64;
+                loop {
+                    let available = reader.fill_buf()?;
+                    if available.is_empty() {
+                        break;
+                    }
+                    let (used, done) = match available.iter().position(|&b| b == b'\n') {
+                        Some(i) => (i + 1, true),
+                        None => (available.len(), false),
+                    };
+                    reader.consume(used);
+                    rest += used as u64;
+                    if done {
+                        break;
+                    }
+                }
+                offset += rest;
+                self.reject(
+                    line_no,
+                    vec![FieldError {
+                        field: "line".into(),
+                        message: format!("is longer than {} MiB", MAX_LINE_BYTES >> 20),
+                    }],
+                );
+                continue;
+            }
+            let mut bytes = buf.as_slice();
+            if line_no == 1 {
+                bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            }
+            let text = match std::str::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.reject(
+                        line_no,
+                        vec![FieldError {
+                            field: "line".into(),
+                            message: format!(
+                                "is not valid UTF-8 (bad byte at column {})",
+                                e.valid_up_to() + 1
+                            ),
+                        }],
+                    );
+                    continue;
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.lines += 1;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = serde_path_to_error::deserialize::<_, validate::RawPair>(&mut de)
+                .map_err(|e| vec![json_field_error(&e)])
+                .and_then(|raw| {
+                    de.end().map_err(|e| {
+                        vec![FieldError {
+                            field: "line".into(),
+                            message: format!("has text after the JSON object ({e})"),
+                        }]
+                    })?;
+                    validate::validate(raw, &self.project)
+                });
+            self.accept(line_no, parsed);
+            if line_no.is_multiple_of(1024) {
+                self.progress.set_position(offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes one parsed line: checks it against earlier lines and adds it to the batch.
+    fn accept(&mut self, line: u64, parsed: Result<PairRecord, Vec<FieldError>>) {
+        let record = match parsed {
+            Ok(r) => r,
+            Err(errors) => return self.reject(line, errors),
+        };
+        if let Err(errors) = self.check_consistency(line, &record) {
+            return self.reject(line, errors);
+        }
+        if self.is_duplicate_pair(line, &record) {
+            self.duplicate_lines += 1;
+            return;
+        }
+        if self.bad_lines > 0 {
+            // The file is rejected already: keep reading for errors, store nothing.
+            return;
+        }
+        self.batch.push(record);
+        if self.batch.len() >= self.options.batch_size {
+            self.flush();
+        }
+    }
+
+    fn check_consistency(&mut self, line: u64, r: &PairRecord) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let query_key = fingerprint(&r.query);
+        match self.queries.get(&query_key).copied() {
+            Some((first, Some(given))) if r.query_frequency.is_some_and(|f| f != given) => {
+                errors.push(FieldError {
+                    field: "query_frequency".into(),
+                    message: format!(
+                        "{} differs from {given}, given for the same query on line {first}",
+                        r.query_frequency.unwrap_or_default()
+                    ),
+                });
+            }
+            Some((_, Some(_))) => {}
+            _ => {
+                self.queries.insert(query_key, (line, r.query_frequency));
+            }
+        }
+        let item_print = item_fingerprint(r);
+        match self.items.get(&fingerprint(&r.item.id)) {
+            Some(seen) if seen.fingerprint != item_print => errors.push(FieldError {
+                field: "item".into(),
+                message: format!(
+                    "item {:?} differs from its definition on line {}; an item id must always \
+                     carry the same title, category, attributes, price, images and description",
+                    r.item.id, seen.line
+                ),
+            }),
+            Some(_) => {}
+            None => {
+                self.items.insert(
+                    fingerprint(&r.item.id),
+                    Seen {
+                        line,
+                        fingerprint: item_print,
+                    },
+                );
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// True when the same (query, item) came earlier with the same content; an earlier
+    /// line with different content makes this line bad.
+    fn is_duplicate_pair(&mut self, line: u64, r: &PairRecord) -> bool {
+        let key = fingerprint(&(&r.query, &r.item.id));
+        let print = pair_fingerprint(r);
+        match self.pairs.get(&key).copied() {
+            None => {
+                self.pairs.insert(
+                    key,
+                    Seen {
+                        line,
+                        fingerprint: print,
+                    },
+                );
+                false
+            }
+            Some(seen) if seen.fingerprint == print => true,
+            Some(seen) => {
+                self.reject(
+                    line,
+                    vec![FieldError {
+                        field: "item.id".into(),
+                        message: format!(
+                            "the pair ({:?}, {:?}) was given on line {} with different cot, \
+                             gold_label or tags",
+                            r.query, r.item.id, seen.line
+                        ),
+                    }],
+                );
+                true
+            }
+        }
+    }
+
+    fn reject(&mut self, line: u64, errors: Vec<FieldError>) {
+        self.bad_lines += 1;
+        self.batch.clear();
+        for e in errors {
+            if self.errors.len() < self.options.max_errors {
+                self.errors.push(LineError {
+                    file: self.file.clone(),
+                    line,
+                    field: e.field,
+                    message: e.message,
+                });
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() || self.bad_lines > 0 {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if self.tx.blocking_send(Parsed::Batch(batch)).is_err() {
+            self.stopped = true;
+        }
+    }
+
+    fn finish(mut self, io_error: Option<std::io::Error>) {
+        if self.lines == 0 && self.bad_lines == 0 && io_error.is_none() {
+            self.reject(
+                1,
+                vec![FieldError {
+                    field: "file".into(),
+                    message: "holds no pairs".into(),
+                }],
+            );
+        }
+        self.flush();
+        let summary = ParseSummary {
+            lines: self.lines,
+            duplicate_lines: self.duplicate_lines,
+            bad_lines: self.bad_lines,
+            errors: std::mem::take(&mut self.errors),
+            io_error,
+        };
+        // If the storage side is gone it has its own error to report.
+        let _ = self.tx.blocking_send(Parsed::Done(summary));
+    }
+}
+
+/// Names the field a JSON line got wrong, from serde's path and message.
+fn json_field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let path = e.path().to_string();
+    let inner = e.inner();
+    let message = inner.to_string();
+    // serde reports a missing field at its parent: name the field itself.
+    if let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        let field = if path == "." {
+            missing.to_owned()
+        } else {
+            format!("{path}.{missing}")
+        };
+        return FieldError {
+            field,
+            message: "is required".into(),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((unknown, expected)) = rest.split_once('`')
+    {
+        // The path already ends at the unknown field.
+        let field = if path == "." {
+            unknown.to_owned()
+        } else {
+            path
+        };
+        let expected = expected.trim_start_matches(", ");
+        let expected = expected
+            .rfind(" at line ")
+            .map_or(expected, |i| &expected[..i]);
+        return FieldError {
+            field,
+            message: format!("is not a known field ({expected})"),
+        };
+    }
+    // Drop serde_json's "at line 1 column N": the line is ours.
+    let bare = message
+        .rfind(" at line ")
+        .map_or(message.as_str(), |i| &message[..i]);
+    if inner.is_eof() {
+        return FieldError {
+            field: "line".into(),
+            message: format!("is not valid JSON: it ends in the middle of a value ({bare})"),
+        };
+    }
+    if inner.is_syntax() {
+        return FieldError {
+            field: "line".into(),
+            message: format!("is not valid JSON: {bare} at column {}", inner.column()),
+        };
+    }
+    if path.starts_with('[') {
+        return FieldError {
+            field: "line".into(),
+            message: "must be a JSON object, one pair per line".into(),
+        };
+    }
+    let field = if path == "." { "line".to_owned() } else { path };
+    let message = bare.to_owned();
+    FieldError { field, message }
+}
+
+fn fingerprint<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+fn item_fingerprint(r: &PairRecord) -> u64 {
+    let i = &r.item;
+    let mut h = DefaultHasher::new();
+    (
+        &i.title,
+        &i.category,
+        &i.attributes,
+        i.price.map(f64::to_bits),
+        &i.images,
+        &i.description,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
+fn pair_fingerprint(r: &PairRecord) -> u64 {
+    let mut h = DefaultHasher::new();
+    for c in &r.cot {
+        (&c.model, &c.text, &c.steps, &c.label).hash(&mut h);
+    }
+    (&r.gold_label, &r.tags).hash(&mut h);
+    h.finish()
+}
+
+/// Stores records that are valid by construction (the demo's) in one transaction.
+pub async fn import_records(
+    store: &dyn Store,
+    project: &Project,
+    records: &[PairRecord],
+    source: &str,
+) -> Result<ImportCounts, StoreError> {
+    let mut sink = store.begin_import(project, source).await?;
+    for chunk in records.chunks(ImportOptions::default().batch_size) {
+        sink.add(chunk).await?;
+    }
+    sink.commit().await
+}

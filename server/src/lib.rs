@@ -1,0 +1,13 @@
+//! relabel: a self-hosted platform where people label e-commerce search relevance and
+//! rank a model's chain-of-thought outputs, and where those labels become SFT and
+//! preference training data. This crate is the server: CLI, HTTP API, server-side
+//! rendering of the Leptos app, storage and import.
+
+pub mod bands;
+pub mod cli;
+pub mod demo;
+pub mod demo_project;
+pub mod domain;
+pub mod import;
+pub mod storage;
+pub mod web;

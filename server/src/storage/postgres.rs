@@ -1,0 +1,43 @@
+//! The PostgreSQL backend: how relabel scales past one machine (several stateless
+//! servers on one database).
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+/// A store on a PostgreSQL database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to and migrates the PostgreSQL database at `url`.
+    pub async fn connect(url: &str) -> Result<Self, crate::storage::StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A read-committed transaction; row locks taken inside it serialise writers.
+    async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// Locks the project row so two imports into one project run one after the other.
+    async fn lock_project(
+        tx: &mut Transaction<'static, sqlx::Postgres>,
+        project_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+            .bind(project_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl_store!(PgStore, sqlx::Postgres, Backend::Postgres);

@@ -1,0 +1,541 @@
+//! The SQL both backends share, written once and instantiated per backend by
+//! [`impl_store!`]. Placeholders are `$N`, which SQLite and PostgreSQL both accept.
+//!
+//! A backend module provides, before invoking the macro:
+//! - `struct $store { pool: Pool<$db> }`;
+//! - `async fn begin_write(&self) -> Result<Transaction<'static, $db>, sqlx::Error>`, a
+//!   transaction that already holds the write lock SQLite needs (`BEGIN IMMEDIATE`);
+//! - `async fn lock_project(tx, project_id)`, which serialises imports into one project.
+
+/// Most bind parameters one statement may carry (SQLite's limit is 32766, PostgreSQL's 65535).
+pub(crate) const MAX_BIND_PARAMS: usize = 30_000;
+
+/// Rows per multi-row INSERT for a table with `columns` columns.
+pub(crate) fn rows_per_statement(columns: usize) -> usize {
+    (MAX_BIND_PARAMS / columns).max(1)
+}
+
+/// Encodes a value as the JSON text stored in JSON-shaped columns.
+pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    // Serialising strings, vectors and string maps cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+macro_rules! impl_store {
+    ($store:ident, $db:ty, $backend:expr) => {
+        use std::collections::{BTreeMap, HashMap};
+
+        use async_trait::async_trait;
+        use relabel_frontend::types::ProjectSummary;
+        use sqlx::{QueryBuilder, Row, Transaction};
+
+        use $crate::bands::{BandCuts, assign_bands};
+        use $crate::domain::{
+            FrequencyBand, NewProject, PairRecord, Project, RuleRecord, now_ms,
+        };
+        use $crate::storage::shared::{json_text, rows_per_statement};
+        use $crate::storage::{
+            Backend, BandStats, ImportCounts, ImportSink, ProjectStats, Store, StoreError,
+            conflict_on_unique,
+        };
+
+        const PROJECT_COLUMNS: &str = "id, slug, name, scale, scale_labels, overlap_k, task";
+
+        fn project_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Project, StoreError> {
+            let labels: String = row.try_get("scale_labels")?;
+            Ok(Project {
+                id: row.try_get("id")?,
+                slug: row.try_get("slug")?,
+                name: row.try_get("name")?,
+                scale: row.try_get("scale")?,
+                scale_labels: serde_json::from_str(&labels)
+                    .map_err(|e| StoreError::Corrupt(format!("projects.scale_labels: {e}")))?,
+                overlap_k: row.try_get("overlap_k")?,
+                task: row.try_get("task")?,
+            })
+        }
+
+        async fn count(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            project_id: i64,
+        ) -> Result<i64, StoreError> {
+            Ok(sqlx::query_scalar(sql).bind(project_id).fetch_one(pool).await?)
+        }
+
+        async fn count_by_band(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            project_id: i64,
+        ) -> Result<Vec<(String, i64)>, StoreError> {
+            Ok(sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?)
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn create_project(&self, new: &NewProject) -> Result<Project, StoreError> {
+                let labels: Vec<String> =
+                    new.scale.labels().iter().map(|l| (*l).to_owned()).collect();
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query(
+                    "INSERT INTO projects (slug, name, scale, scale_labels, overlap_k, task, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     RETURNING id, slug, name, scale, scale_labels, overlap_k, task",
+                )
+                .bind(&new.slug)
+                .bind(&new.name)
+                .bind(new.scale.name())
+                .bind(json_text(&labels))
+                .bind(i64::from(new.overlap_k))
+                .bind(new.task.as_str())
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    conflict_on_unique(e, || format!("a project with slug {:?} already exists", new.slug))
+                })?;
+                let project = project_from_row(&row)?;
+                sqlx::query(
+                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
+                     VALUES ($1, 'project.create', 'project', $2, $3)",
+                )
+                .bind(now_ms())
+                .bind(project.id)
+                .bind(json_text(&serde_json::json!({ "slug": project.slug })))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(project)
+            }
+
+            async fn project(&self, slug: &str) -> Result<Option<Project>, StoreError> {
+                let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE slug = $1");
+                let row = sqlx::query(&sql).bind(slug).fetch_optional(&self.pool).await?;
+                row.as_ref().map(project_from_row).transpose()
+            }
+
+            async fn list_projects(&self) -> Result<Vec<ProjectSummary>, StoreError> {
+                let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT p.slug, p.name, p.scale, p.overlap_k, \
+                       (SELECT COUNT(*) FROM pairs pr WHERE pr.project_id = p.id), \
+                       (SELECT COUNT(*) FROM judgments j JOIN pairs pr ON pr.id = j.pair_id \
+                         WHERE pr.project_id = p.id) \
+                     FROM projects p ORDER BY p.slug",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(slug, name, scale, overlap_k, pairs, judgments)| ProjectSummary {
+                        slug,
+                        name,
+                        scale,
+                        overlap_k,
+                        pairs,
+                        judgments,
+                    })
+                    .collect())
+            }
+
+            async fn stats(&self, project: &Project) -> Result<ProjectStats, StoreError> {
+                let pool = &self.pool;
+                let id = project.id;
+                let mut bands: BTreeMap<String, BandStats> = FrequencyBand::ALL
+                    .iter()
+                    .map(|b| (b.as_str().to_owned(), BandStats::default()))
+                    .collect();
+                let grouped = [
+                    "SELECT band, COUNT(*) FROM queries WHERE project_id = $1 GROUP BY band",
+                    "SELECT q.band, COUNT(*) FROM pairs p JOIN queries q ON q.id = p.query_id \
+                     WHERE p.project_id = $1 GROUP BY q.band",
+                    "SELECT q.band, COUNT(*) FROM cot_candidates c JOIN pairs p ON p.id = c.pair_id \
+                     JOIN queries q ON q.id = p.query_id WHERE p.project_id = $1 GROUP BY q.band",
+                    "SELECT q.band, COUNT(*) FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                     JOIN queries q ON q.id = p.query_id WHERE p.project_id = $1 GROUP BY q.band",
+                ];
+                for (which, sql) in grouped.into_iter().enumerate() {
+                    for (band, n) in count_by_band(pool, sql, id).await? {
+                        let entry = bands.entry(band).or_default();
+                        match which {
+                            0 => entry.queries = n,
+                            1 => entry.pairs = n,
+                            2 => entry.cot_candidates = n,
+                            _ => entry.judgments = n,
+                        }
+                    }
+                }
+                let total = |f: fn(&BandStats) -> i64| bands.values().map(f).sum::<i64>();
+                Ok(ProjectStats {
+                    project: project.slug.clone(),
+                    queries: total(|b| b.queries),
+                    items: count(pool, "SELECT COUNT(*) FROM items WHERE project_id = $1", id).await?,
+                    pairs: total(|b| b.pairs),
+                    cot_candidates: total(|b| b.cot_candidates),
+                    judgments: total(|b| b.judgments),
+                    gold_pairs: count(
+                        pool,
+                        "SELECT COUNT(*) FROM gold_answers g JOIN pairs p ON p.id = g.pair_id \
+                         WHERE p.project_id = $1",
+                        id,
+                    )
+                    .await?,
+                    bands,
+                })
+            }
+
+            async fn begin_import(
+                &self,
+                project: &Project,
+                source: &str,
+            ) -> Result<Box<dyn ImportSink>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_project(&mut tx, project.id).await?;
+                let queries: Vec<(i64, String, Option<i64>)> =
+                    sqlx::query_as("SELECT id, text, frequency FROM queries WHERE project_id = $1")
+                        .bind(project.id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let items: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT id, external_id FROM items WHERE project_id = $1")
+                        .bind(project.id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                Ok(Box::new(ImportTx {
+                    tx,
+                    project_id: project.id,
+                    source: source.to_owned(),
+                    queries: queries.into_iter().map(|(id, text, f)| (text, (id, f))).collect(),
+                    items: items.into_iter().map(|(id, ext)| (ext, id)).collect(),
+                    counts: ImportCounts::default(),
+                }))
+            }
+
+            async fn publish_guideline(
+                &self,
+                project: &Project,
+                rules: &[RuleRecord],
+                change_note: &str,
+            ) -> Result<i64, StoreError> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO guidelines (project_id, created_at) VALUES ($1, $2) \
+                     ON CONFLICT (project_id) DO NOTHING",
+                )
+                .bind(project.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let guideline_id: i64 =
+                    sqlx::query_scalar("SELECT id FROM guidelines WHERE project_id = $1")
+                        .bind(project.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let number: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(number), 0) + 1 FROM guideline_versions WHERE guideline_id = $1",
+                )
+                .bind(guideline_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let version_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO guideline_versions \
+                       (guideline_id, number, change_note, created_at, published_at) \
+                     VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                )
+                .bind(guideline_id)
+                .bind(number)
+                .bind(change_note)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                for (position, rule) in rules.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO rules \
+                           (version_id, rule_key, position, title, body, capabilities, dimension) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(version_id)
+                    .bind(&rule.key)
+                    .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                    .bind(&rule.title)
+                    .bind(&rule.body)
+                    .bind(json_text(&rule.capabilities))
+                    .bind(rule.dimension.as_deref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, || format!("rule id {} appears twice", rule.key)))?;
+                }
+                sqlx::query(
+                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
+                     VALUES ($1, 'guideline.publish', 'guideline_version', $2, $3)",
+                )
+                .bind(now)
+                .bind(version_id)
+                .bind(json_text(&serde_json::json!({ "number": number, "rules": rules.len() })))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(number)
+            }
+
+            async fn latest_guideline_number(
+                &self,
+                project: &Project,
+            ) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT MAX(v.number) FROM guideline_versions v \
+                     JOIN guidelines g ON g.id = v.guideline_id \
+                     WHERE g.project_id = $1 AND v.published_at IS NOT NULL",
+                )
+                .bind(project.id)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+
+        /// An import transaction on this backend.
+        struct ImportTx {
+            tx: Transaction<'static, $db>,
+            project_id: i64,
+            source: String,
+            /// Query text to (id, stored frequency), for the project's queries so far.
+            queries: HashMap<String, (i64, Option<i64>)>,
+            /// Item external id to id.
+            items: HashMap<String, i64>,
+            counts: ImportCounts,
+        }
+
+        impl ImportTx {
+            async fn add_queries(&mut self, batch: &[PairRecord]) -> Result<(), StoreError> {
+                let mut new: Vec<&PairRecord> = Vec::new();
+                let mut seen: std::collections::HashSet<&str> = Default::default();
+                for record in batch {
+                    match self.queries.get(&record.query) {
+                        Some(&(id, stored)) => {
+                            if record.query_frequency.is_some() && record.query_frequency != stored {
+                                sqlx::query("UPDATE queries SET frequency = $1 WHERE id = $2")
+                                    .bind(record.query_frequency)
+                                    .bind(id)
+                                    .execute(&mut *self.tx)
+                                    .await?;
+                                self.queries.insert(record.query.clone(), (id, record.query_frequency));
+                            }
+                        }
+                        None => {
+                            if seen.insert(record.query.as_str()) {
+                                new.push(record);
+                            }
+                        }
+                    }
+                }
+                for chunk in new.chunks(rows_per_statement(3)) {
+                    let mut qb: QueryBuilder<$db> =
+                        QueryBuilder::new("INSERT INTO queries (project_id, text, frequency) ");
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(self.project_id)
+                            .push_bind(r.query.as_str())
+                            .push_bind(r.query_frequency);
+                    });
+                    qb.push(" RETURNING id, text, frequency");
+                    let rows: Vec<(i64, String, Option<i64>)> =
+                        qb.build_query_as().fetch_all(&mut *self.tx).await?;
+                    self.counts.queries_added += rows.len() as u64;
+                    for (id, text, frequency) in rows {
+                        self.queries.insert(text, (id, frequency));
+                    }
+                }
+                Ok(())
+            }
+
+            async fn add_items(&mut self, batch: &[PairRecord]) -> Result<(), StoreError> {
+                let mut seen: std::collections::HashSet<&str> = Default::default();
+                let new: Vec<&PairRecord> = batch
+                    .iter()
+                    .filter(|r| !self.items.contains_key(&r.item.id) && seen.insert(r.item.id.as_str()))
+                    .collect();
+                for chunk in new.chunks(rows_per_statement(8)) {
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
+                        "INSERT INTO items (project_id, external_id, title, category, attributes, \
+                         price, images, description) ",
+                    );
+                    qb.push_values(chunk, |mut b, r| {
+                        let item = &r.item;
+                        b.push_bind(self.project_id)
+                            .push_bind(item.id.as_str())
+                            .push_bind(item.title.as_str())
+                            .push_bind(json_text(&item.category))
+                            .push_bind(json_text(&item.attributes))
+                            .push_bind(item.price)
+                            .push_bind(json_text(&item.images))
+                            .push_bind(item.description.as_deref());
+                    });
+                    qb.push(" RETURNING id, external_id");
+                    let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut *self.tx).await?;
+                    self.counts.items_added += rows.len() as u64;
+                    for (id, external_id) in rows {
+                        self.items.insert(external_id, id);
+                    }
+                }
+                Ok(())
+            }
+
+            /// Inserts the batch's pairs; returns the new pairs' ids with their records.
+            async fn add_pairs<'a>(
+                &mut self,
+                batch: &'a [PairRecord],
+            ) -> Result<Vec<(i64, &'a PairRecord)>, StoreError> {
+                let mut keyed: Vec<((i64, i64), &PairRecord)> = Vec::with_capacity(batch.len());
+                for record in batch {
+                    let query_id = self.queries.get(&record.query).map(|q| q.0);
+                    let item_id = self.items.get(&record.item.id).copied();
+                    let (Some(query_id), Some(item_id)) = (query_id, item_id) else {
+                        return Err(StoreError::Corrupt(format!(
+                            "import lost track of query {:?} or item {:?}",
+                            record.query, record.item.id
+                        )));
+                    };
+                    keyed.push(((query_id, item_id), record));
+                }
+                let now = now_ms();
+                let mut inserted: HashMap<(i64, i64), i64> = HashMap::with_capacity(batch.len());
+                for chunk in keyed.chunks(rows_per_statement(4)) {
+                    let mut qb: QueryBuilder<$db> =
+                        QueryBuilder::new("INSERT INTO pairs (project_id, query_id, item_id, created_at) ");
+                    qb.push_values(chunk, |mut b, ((query_id, item_id), _)| {
+                        b.push_bind(self.project_id)
+                            .push_bind(*query_id)
+                            .push_bind(*item_id)
+                            .push_bind(now);
+                    });
+                    qb.push(" ON CONFLICT (project_id, query_id, item_id) DO NOTHING RETURNING id, query_id, item_id");
+                    let rows: Vec<(i64, i64, i64)> = qb.build_query_as().fetch_all(&mut *self.tx).await?;
+                    for (id, query_id, item_id) in rows {
+                        inserted.insert((query_id, item_id), id);
+                    }
+                }
+                let new: Vec<(i64, &PairRecord)> = keyed
+                    .into_iter()
+                    .filter_map(|(key, record)| inserted.remove(&key).map(|id| (id, record)))
+                    .collect();
+                self.counts.pairs_added += new.len() as u64;
+                self.counts.pairs_existing += (batch.len() - new.len()) as u64;
+                Ok(new)
+            }
+
+            async fn add_pair_details(&mut self, new: &[(i64, &PairRecord)]) -> Result<(), StoreError> {
+                let candidates: Vec<(i64, usize, &$crate::domain::CotRecord)> = new
+                    .iter()
+                    .flat_map(|(id, r)| r.cot.iter().enumerate().map(move |(pos, c)| (*id, pos, c)))
+                    .collect();
+                for chunk in candidates.chunks(rows_per_statement(6)) {
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
+                        "INSERT INTO cot_candidates (pair_id, position, model, text, steps, label) ",
+                    );
+                    qb.push_values(chunk, |mut b, (pair_id, position, c)| {
+                        b.push_bind(*pair_id)
+                            .push_bind(i64::try_from(*position).unwrap_or(i64::MAX))
+                            .push_bind(c.model.as_str())
+                            .push_bind(c.text.as_str())
+                            .push_bind(json_text(&c.steps))
+                            .push_bind(c.label.as_deref());
+                    });
+                    qb.build().execute(&mut *self.tx).await?;
+                }
+                self.counts.cot_added += candidates.len() as u64;
+
+                let gold: Vec<(i64, &str)> = new
+                    .iter()
+                    .filter_map(|(id, r)| r.gold_label.as_deref().map(|g| (*id, g)))
+                    .collect();
+                let now = now_ms();
+                for chunk in gold.chunks(rows_per_statement(3)) {
+                    let mut qb: QueryBuilder<$db> =
+                        QueryBuilder::new("INSERT INTO gold_answers (pair_id, label, created_at) ");
+                    qb.push_values(chunk, |mut b, (pair_id, label)| {
+                        b.push_bind(*pair_id).push_bind(*label).push_bind(now);
+                    });
+                    qb.build().execute(&mut *self.tx).await?;
+                }
+                self.counts.gold_added += gold.len() as u64;
+
+                let tags: Vec<(i64, &str)> = new
+                    .iter()
+                    .flat_map(|(id, r)| r.tags.iter().map(move |t| (*id, t.as_str())))
+                    .collect();
+                for chunk in tags.chunks(rows_per_statement(2)) {
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO pair_tags (pair_id, tag) ");
+                    qb.push_values(chunk, |mut b, (pair_id, tag)| {
+                        b.push_bind(*pair_id).push_bind(*tag);
+                    });
+                    qb.build().execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Recomputes every query's band and writes the ones that changed.
+            async fn recompute_bands(&mut self) -> Result<(), StoreError> {
+                let rows: Vec<(i64, Option<i64>, String)> =
+                    sqlx::query_as("SELECT id, frequency, band FROM queries WHERE project_id = $1")
+                        .bind(self.project_id)
+                        .fetch_all(&mut *self.tx)
+                        .await?;
+                let frequencies: Vec<Option<i64>> = rows.iter().map(|r| r.1).collect();
+                let bands = assign_bands(&frequencies, BandCuts::default());
+                for band in FrequencyBand::ALL {
+                    let changed: Vec<i64> = rows
+                        .iter()
+                        .zip(&bands)
+                        .filter(|(row, b)| **b == band && row.2 != band.as_str())
+                        .map(|(row, _)| row.0)
+                        .collect();
+                    for chunk in changed.chunks(rows_per_statement(1)) {
+                        let mut qb: QueryBuilder<$db> = QueryBuilder::new("UPDATE queries SET band = ");
+                        qb.push_bind(band.as_str()).push(" WHERE id IN (");
+                        let mut ids = qb.separated(", ");
+                        for id in chunk {
+                            ids.push_bind(*id);
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *self.tx).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl ImportSink for ImportTx {
+            async fn add(&mut self, batch: &[PairRecord]) -> Result<(), StoreError> {
+                self.add_queries(batch).await?;
+                self.add_items(batch).await?;
+                let new = self.add_pairs(batch).await?;
+                self.add_pair_details(&new).await
+            }
+
+            async fn commit(mut self: Box<Self>) -> Result<ImportCounts, StoreError> {
+                self.recompute_bands().await?;
+                let detail = serde_json::json!({ "source": self.source, "counts": self.counts });
+                sqlx::query(
+                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
+                     VALUES ($1, 'pairs.import', 'project', $2, $3)",
+                )
+                .bind(now_ms())
+                .bind(self.project_id)
+                .bind(json_text(&detail))
+                .execute(&mut *self.tx)
+                .await?;
+                let ImportTx { tx, counts, .. } = *self;
+                tx.commit().await?;
+                Ok(counts)
+            }
+        }
+    };
+}

@@ -1,0 +1,63 @@
+//! The HTTP error policy.
+//!
+//! Which error type when: storage code returns [`StoreError`]; handlers return
+//! [`AppError`], whose `IntoResponse` logs the cause and answers with one stable JSON
+//! shape, `{"error": {"code": "...", "message": "..."}}`, never with internals. A missing
+//! row is `not_found`; a broken uniqueness rule is `conflict`; anything unexpected is
+//! `internal` with a generic message.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::storage::StoreError;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such route or object.
+    #[error("not found")]
+    NotFound,
+    /// The request is malformed; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with stored state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Something failed inside the server; the cause is logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound | StoreError::Database(sqlx::Error::RowNotFound) => Self::NotFound,
+            StoreError::Conflict(message) => Self::Conflict(message),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let body = json!({ "error": { "code": code, "message": self.to_string() } });
+        (status, Json(body)).into_response()
+    }
+}

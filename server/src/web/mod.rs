@@ -1,0 +1,157 @@
+//! The HTTP surface: `app(state)` builds the one router used by `relabel serve` and by
+//! the tests. It serves the Leptos app (rendered on the server, hydrated from
+//! `/pkg/relabel.js` + `/pkg/relabel_bg.wasm`), its server functions under `/rpc`, the
+//! JSON API under `/api/v1`, and the stylesheet.
+
+pub mod api;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use relabel_frontend::app::{App, shell};
+use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
+use relabel_frontend::types::ProjectSummary;
+use tower_http::services::ServeDir;
+
+use crate::storage::SharedStore;
+
+/// The stylesheet, compiled into the binary so a page is never unstyled.
+const STYLESHEET: &str = include_str!("../../../style/main.css");
+
+/// Where the browser bundle is looked for when `--site-root` is not given.
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: SharedStore,
+    /// Leptos' settings (where the wasm bundle is, its file names).
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// State for a store, with the browser bundle looked for under `site_root/pkg`.
+    pub fn new(store: SharedStore, site_root: &Path) -> Self {
+        let leptos = LeptosOptions::builder()
+            .output_name("relabel")
+            .site_root(site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .build();
+        Self { store, leptos }
+    }
+
+    /// The folder the wasm bundle is served from.
+    pub fn pkg_dir(&self) -> PathBuf {
+        Path::new(&*self.leptos.site_root).join(&*self.leptos.site_pkg_dir)
+    }
+}
+
+/// The app's data needs, answered by the store.
+struct StoreBackend(SharedStore);
+
+#[async_trait]
+impl Backend for StoreBackend {
+    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, BackendError> {
+        self.0
+            .list_projects()
+            .await
+            .map_err(|e| BackendError(e.to_string()))
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend: SharedBackend = Arc::new(StoreBackend(state.store.clone()));
+    let leptos = state.leptos.clone();
+    let api = Router::new()
+        .route("/v1/health", get(api::health))
+        .route("/v1/projects", get(api::list_projects))
+        .fallback(api::not_found);
+    Router::new()
+        .nest("/api", api)
+        .route("/style/main.css", get(stylesheet))
+        .nest_service("/pkg", ServeDir::new(state.pkg_dir()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || shell(leptos.clone()),
+        )
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        STYLESHEET,
+    )
+}
+
+/// Serves `state` on `addr` until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let bundle = state.pkg_dir().join("relabel_bg.wasm");
+    if !bundle.exists() {
+        tracing::warn!(
+            "the browser bundle {} is missing: pages render but do not respond to input; \
+             build it with `scripts/dev build`",
+            bundle.display()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        "relabel is serving on http://{local} ({:?} database)",
+        state.store.backend()
+    );
+    let store = state.store.clone();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,386 @@
+//! Storage, import, frequency bands and the demo, on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any error it did not expect"
+)]
+
+mod support;
+
+use std::io::Write;
+
+use relabel::demo_project;
+use relabel::import::{ImportError, ImportOptions, import_file};
+use relabel::storage::{ProjectStats, StoreError};
+use support::{TestDb, each_backend, fixtures, project};
+
+fn band(stats: &ProjectStats, name: &str) -> (i64, i64, i64) {
+    let b = &stats.bands[name];
+    (b.queries, b.pairs, b.cot_candidates)
+}
+
+#[tokio::test]
+async fn projects_are_created_listed_and_unique() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let a = project(store, "shoes").await;
+        project(store, "headphones").await;
+        assert_eq!(a.scale_labels, ["L1", "L2", "L3", "L4"]);
+        let dup = store
+            .create_project(&relabel::domain::NewProject {
+                slug: "shoes".into(),
+                name: "again".into(),
+                scale: relabel::domain::ScalePreset::Esci,
+                overlap_k: 1,
+                task: relabel::domain::TaskKind::Rank,
+            })
+            .await;
+        assert!(
+            matches!(&dup, Err(StoreError::Conflict(m)) if m.contains("shoes")),
+            "{}: {dup:?}",
+            db.name
+        );
+        let slugs: Vec<String> = store
+            .list_projects()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.slug)
+            .collect();
+        assert_eq!(slugs, ["headphones", "shoes"], "{}", db.name);
+        assert_eq!(store.project("shoes").await.unwrap(), Some(a));
+        assert_eq!(store.project("nope").await.unwrap(), None);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jsonl_import_counts_bands_and_reimport_adds_nothing() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let p = project(store, "shop").await;
+        let path = fixtures().join("pairs.jsonl");
+        let report = import_file(store.as_ref(), &p, &path, &ImportOptions::default())
+            .await
+            .expect("import");
+        assert_eq!(report.lines, 8);
+        assert_eq!(report.counts.pairs_added, 8);
+        assert_eq!(report.counts.queries_added, 5);
+        assert_eq!(report.counts.items_added, 8);
+        assert_eq!(report.counts.cot_added, 6);
+        assert_eq!(report.counts.gold_added, 3);
+
+        let stats = store.stats(&p).await.unwrap();
+        assert_eq!(
+            (
+                stats.queries,
+                stats.items,
+                stats.pairs,
+                stats.cot_candidates,
+                stats.gold_pairs
+            ),
+            (5, 8, 8, 6, 3),
+            "{}",
+            db.name
+        );
+        // 20,245 searches in all: the 15,230 of "wireless earbuds" are head, the next
+        // 4,100 torso (they start at 75% of traffic), the rest tail.
+        assert_eq!(band(&stats, "head"), (1, 2, 3), "{}", db.name);
+        assert_eq!(band(&stats, "torso"), (1, 2, 3), "{}", db.name);
+        assert_eq!(band(&stats, "tail"), (3, 4, 0), "{}", db.name);
+
+        let again = import_file(store.as_ref(), &p, &path, &ImportOptions::default())
+            .await
+            .expect("re-import");
+        assert_eq!(again.counts.pairs_added, 0);
+        assert_eq!(again.counts.pairs_existing, 8);
+        assert_eq!(again.counts.queries_added + again.counts.items_added, 0);
+        assert_eq!(store.stats(&p).await.unwrap(), stats, "{}", db.name);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn csv_import_shares_queries_and_items_with_jsonl() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let p = project(store, "shop").await;
+        let csv = import_file(
+            store.as_ref(),
+            &p,
+            &fixtures().join("pairs.csv"),
+            &ImportOptions::default(),
+        )
+        .await
+        .expect("csv import");
+        assert_eq!(csv.lines, 4);
+        assert_eq!(csv.counts.pairs_added, 4);
+        assert_eq!(csv.counts.gold_added, 2);
+        let jsonl = import_file(
+            store.as_ref(),
+            &p,
+            &fixtures().join("pairs.jsonl"),
+            &ImportOptions::default(),
+        )
+        .await
+        .expect("jsonl import");
+        // Three of the CSV's pairs (earbuds, skillet, dress) are in the JSONL too; the
+        // CSV's "iphone 15 case, clear" is another query than the JSONL's "iphone 15 case".
+        assert_eq!(jsonl.counts.pairs_existing, 3, "{}", db.name);
+        assert_eq!(jsonl.counts.pairs_added, 5, "{}", db.name);
+        assert_eq!(jsonl.counts.queries_added, 2, "{}", db.name);
+        let stats = store.stats(&p).await.unwrap();
+        assert_eq!(
+            (stats.queries, stats.items, stats.pairs),
+            (6, 8, 9),
+            "{}",
+            db.name
+        );
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bom_at_the_start_of_a_file_is_ignored() {
+    each_backend(|db: TestDb| async move {
+        let p = project(&db.store, "shop").await;
+        let report = import_file(
+            db.store.as_ref(),
+            &p,
+            &fixtures().join("bom.jsonl"),
+            &ImportOptions::default(),
+        )
+        .await
+        .expect("import");
+        assert_eq!(report.counts.pairs_added, 1);
+        db
+    })
+    .await;
+}
+
+/// Every bad fixture, the line and the field its first error must name.
+const BAD_FILES: &[(&str, u64, &str)] = &[
+    ("bad-json.jsonl", 2, "line"),
+    ("missing-title.jsonl", 2, "item.title"),
+    ("wrong-type-price.jsonl", 1, "item.price"),
+    ("unknown-label.jsonl", 2, "gold_label"),
+    ("cot-bad-label.jsonl", 1, "cot[1].label"),
+    ("negative-frequency.jsonl", 1, "query_frequency"),
+    ("too-many-cot.jsonl", 1, "cot"),
+    ("localhost-image.jsonl", 1, "item.images[0]"),
+    ("file-path-image.jsonl", 1, "item.images[0]"),
+    ("conflicting-item.jsonl", 3, "item"),
+    ("conflicting-frequency.jsonl", 2, "query_frequency"),
+    ("unknown-field.jsonl", 1, "qeury"),
+    ("empty-query.jsonl", 1, "query"),
+    ("nul-in-title.jsonl", 1, "item.title"),
+    ("empty.jsonl", 1, "file"),
+    ("duplicate-pair-different.jsonl", 2, "item.id"),
+    ("trailing-garbage.jsonl", 1, "line"),
+    ("deep-nesting.jsonl", 1, "tags[0]"),
+    ("not-an-object.jsonl", 2, "line"),
+    ("bad-utf8.jsonl", 3, "line"),
+    ("csv-unknown-column.csv", 1, "header column 3"),
+    ("csv-missing-column.csv", 1, "header"),
+    ("csv-field-count.csv", 3, "row"),
+    ("csv-bad-price.csv", 3, "item_price"),
+    ("csv-bad-attributes.csv", 2, "item_attributes"),
+    ("csv-bad-label.csv", 2, "gold_label"),
+    ("csv-bad-utf8.csv", 3, "item_title"),
+];
+
+#[tokio::test]
+async fn every_kind_of_bad_file_is_rejected_naming_line_and_field_and_changes_nothing() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let p = project(store, "shop").await;
+        import_file(
+            store.as_ref(),
+            &p,
+            &fixtures().join("pairs.jsonl"),
+            &ImportOptions::default(),
+        )
+        .await
+        .expect("good import");
+        let before = store.stats(&p).await.unwrap();
+        let mut wrong = Vec::new();
+        for (file, line, field) in BAD_FILES {
+            let path = fixtures().join("bad").join(file);
+            let result = import_file(store.as_ref(), &p, &path, &ImportOptions::default()).await;
+            let Err(ImportError::Rejected { errors, .. }) = &result else {
+                wrong.push(format!("{file} was not rejected: {result:?}"));
+                continue;
+            };
+            let first = &errors[0];
+            let prefix = format!("{}:{line}: {field}: ", path.display());
+            if !first.to_string().starts_with(&prefix) {
+                wrong.push(format!("{file}: expected {prefix}..., got {first}"));
+            }
+            assert_eq!(
+                store.stats(&p).await.unwrap(),
+                before,
+                "{}: {file}",
+                db.name
+            );
+        }
+        assert!(wrong.is_empty(), "{}:\n{}", db.name, wrong.join("\n"));
+        db
+    })
+    .await;
+}
+
+/// Writes `n` valid pair lines, with `bad_line` (1-based) broken if given.
+fn write_pairs(path: &std::path::Path, n: usize, bad_line: Option<usize>) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in 1..=n {
+        if Some(i) == bad_line {
+            writeln!(
+                out,
+                r#"{{"query": "query {i}", "item": {{"id": "item-{i}"}}}}"#
+            )
+            .unwrap();
+            continue;
+        }
+        writeln!(
+            out,
+            r#"{{"query": "query {}", "query_frequency": {}, "item": {{"id": "item-{i}", "title": "Item {i}", "price": 9.5}}, "cot": [{{"model": "m", "text": "because", "label": "L{}"}}], "tags": ["t{}"]}}"#,
+            i % 997,
+            1 + 100_000 / (1 + i % 997),
+            1 + i % 4,
+            i % 3
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn one_bad_line_after_many_good_batches_rolls_back_everything() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let p = project(store, "big").await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pairs.jsonl");
+        write_pairs(&path, 5_000, Some(4_321));
+        let options = ImportOptions {
+            batch_size: 500,
+            ..ImportOptions::default()
+        };
+        let result = import_file(store.as_ref(), &p, &path, &options).await;
+        let Err(ImportError::Rejected {
+            errors, bad_lines, ..
+        }) = result
+        else {
+            panic!("{}: not rejected: {result:?}", db.name);
+        };
+        assert_eq!(bad_lines, 1);
+        assert_eq!(
+            (errors[0].line, errors[0].field.as_str()),
+            (4_321, "item.title")
+        );
+        let stats = store.stats(&p).await.unwrap();
+        assert_eq!(
+            (stats.pairs, stats.queries, stats.items),
+            (0, 0, 0),
+            "{}",
+            db.name
+        );
+
+        write_pairs(&path, 5_000, None);
+        let report = import_file(store.as_ref(), &p, &path, &options)
+            .await
+            .expect("good import");
+        assert_eq!(report.counts.pairs_added, 5_000);
+        let stats = store.stats(&p).await.unwrap();
+        assert_eq!(
+            (stats.pairs, stats.queries, stats.items),
+            (5_000, 997, 5_000),
+            "{}",
+            db.name
+        );
+        assert_eq!(stats.cot_candidates, 5_000);
+        let banded: i64 = stats.bands.values().map(|b| b.pairs).sum();
+        assert_eq!(banded, 5_000);
+        assert!(
+            stats.bands.values().all(|b| b.queries > 0),
+            "{:?}",
+            stats.bands
+        );
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn errors_are_listed_up_to_the_limit_and_all_counted() {
+    let db = TestDb::sqlite().await;
+    let p = project(&db.store, "big").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pairs.jsonl");
+    let mut out = std::fs::File::create(&path).unwrap();
+    for i in 0..30 {
+        writeln!(
+            out,
+            r#"{{"query": "q{i}", "item": {{"id": "x", "title": ""}}}}"#
+        )
+        .unwrap();
+    }
+    let options = ImportOptions {
+        max_errors: 5,
+        ..ImportOptions::default()
+    };
+    let result = import_file(db.store.as_ref(), &p, &path, &options).await;
+    let Err(ImportError::Rejected {
+        errors, bad_lines, ..
+    }) = result
+    else {
+        panic!("not rejected: {result:?}");
+    };
+    assert_eq!(errors.len(), 5);
+    assert_eq!(bad_lines, 30);
+    assert_eq!(
+        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn the_demo_installs_once_and_is_reused() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let first = demo_project::install(store.as_ref(), 7)
+            .await
+            .expect("demo");
+        assert!(first.created);
+        assert_eq!(first.guideline_version, 1);
+        assert!(first.generated_pairs >= 3_000);
+        assert_eq!(first.counts.pairs_added as usize, first.generated_pairs);
+        assert_eq!(first.counts.cot_added as usize, 3 * first.generated_pairs);
+
+        let p = store.project("demo").await.unwrap().expect("demo project");
+        let stats = store.stats(&p).await.unwrap();
+        assert_eq!(stats.pairs as usize, first.generated_pairs, "{}", db.name);
+        assert!(stats.gold_pairs > 0);
+        for (name, b) in &stats.bands {
+            assert!(
+                b.queries > 0 && b.pairs > 0,
+                "{}: band {name} is empty",
+                db.name
+            );
+        }
+
+        let second = demo_project::install(store.as_ref(), 7)
+            .await
+            .expect("demo again");
+        assert!(!second.created);
+        assert_eq!(second.guideline_version, 1);
+        assert_eq!(second.counts.pairs_added, 0);
+        assert_eq!(store.stats(&p).await.unwrap(), stats, "{}", db.name);
+        db
+    })
+    .await;
+}
