@@ -145,6 +145,36 @@ async fn csv_import_shares_queries_and_items_with_jsonl() {
 }
 
 #[tokio::test]
+async fn a_frequency_given_on_a_later_line_of_a_query_is_kept() {
+    each_backend(|db: TestDb| async move {
+        let p = project(&db.store, "shop").await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pairs.jsonl");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"query": "a", "item": {"id": "1", "title": "one"}}"#,
+                "\n",
+                r#"{"query": "b", "query_frequency": 1, "item": {"id": "2", "title": "two"}}"#,
+                "\n",
+                r#"{"query": "a", "query_frequency": 1000, "item": {"id": "3", "title": "three"}}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        import_file(db.store.as_ref(), &p, &path, &ImportOptions::default())
+            .await
+            .expect("import");
+        let stats = db.store.stats(&p).await.unwrap();
+        // "a" carries 1000 of 1001 searches: head, with both its pairs.
+        assert_eq!(band(&stats, "head"), (1, 2, 0), "{}", db.name);
+        assert_eq!(band(&stats, "tail"), (1, 1, 0), "{}", db.name);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_bom_at_the_start_of_a_file_is_ignored() {
     each_backend(|db: TestDb| async move {
         let p = project(&db.store, "shop").await;

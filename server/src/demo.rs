@@ -3032,6 +3032,3 @@ mod tests {
         assert_eq!((full.label, full.rule), (Label::L4, "R-SYN-01"));
     }
 }
-fn lint_probe(v: &Vec<u8>) -> bool {
-    v.len() == 0
-}

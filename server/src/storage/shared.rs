@@ -315,8 +315,9 @@ macro_rules! impl_store {
 
         impl ImportTx {
             async fn add_queries(&mut self, batch: &[PairRecord]) -> Result<(), StoreError> {
-                let mut new: Vec<&PairRecord> = Vec::new();
-                let mut seen: std::collections::HashSet<&str> = Default::default();
+                // New queries in first-seen order, each with the first frequency any line gives.
+                let mut new: Vec<(&str, Option<i64>)> = Vec::new();
+                let mut position: HashMap<&str, usize> = HashMap::new();
                 for record in batch {
                     match self.queries.get(&record.query) {
                         Some(&(id, stored)) => {
@@ -329,20 +330,26 @@ macro_rules! impl_store {
                                 self.queries.insert(record.query.clone(), (id, record.query_frequency));
                             }
                         }
-                        None => {
-                            if seen.insert(record.query.as_str()) {
-                                new.push(record);
+                        None => match position.get(record.query.as_str()) {
+                            Some(&i) => {
+                                if new[i].1.is_none() {
+                                    new[i].1 = record.query_frequency;
+                                }
                             }
-                        }
+                            None => {
+                                position.insert(record.query.as_str(), new.len());
+                                new.push((record.query.as_str(), record.query_frequency));
+                            }
+                        },
                     }
                 }
                 for chunk in new.chunks(rows_per_statement(3)) {
                     let mut qb: QueryBuilder<$db> =
                         QueryBuilder::new("INSERT INTO queries (project_id, text, frequency) ");
-                    qb.push_values(chunk, |mut b, r| {
+                    qb.push_values(chunk, |mut b, (text, frequency)| {
                         b.push_bind(self.project_id)
-                            .push_bind(r.query.as_str())
-                            .push_bind(r.query_frequency);
+                            .push_bind(*text)
+                            .push_bind(*frequency);
                     });
                     qb.push(" RETURNING id, text, frequency");
                     let rows: Vec<(i64, String, Option<i64>)> =
