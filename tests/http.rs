@@ -143,6 +143,17 @@ async fn the_server_function_answers_posts_only() {
 }
 
 #[tokio::test]
+async fn an_unknown_page_is_a_404_page_with_a_way_back() {
+    let db = TestDb::sqlite().await;
+    let (status, content_type, html) = call(&state(&db), get("/no/such/page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains(r#"href="/""#));
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn the_stylesheet_is_served() {
     let db = TestDb::sqlite().await;
     let (status, content_type, css) = call(&state(&db), get("/style/main.css")).await;

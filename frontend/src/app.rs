@@ -41,11 +41,28 @@ pub fn App() -> impl IntoView {
                 <span class="tagline">"search relevance labels and CoT rankings"</span>
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=NotFound>
                     <Route path=path!("/") view=ProjectsPage />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// What an unknown path shows; the server answers it with status 404.
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="not-found">
+            <h1>"Page not found"</h1>
+            <p class="empty">
+                "There is nothing at this address. " <a href="/">"Back to the projects"</a>
+            </p>
+        </section>
     }
 }
 

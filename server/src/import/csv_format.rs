@@ -145,6 +145,26 @@ fn csv_error(field: &str, e: &csv::Error) -> FieldError {
     }
 }
 
+/// Parses an optional numeric cell, recording `"text" is not WHAT` under `column` on failure.
+fn parse_cell<T: std::str::FromStr>(
+    cell: Option<String>,
+    column: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let text = cell?;
+    match text.trim().parse() {
+        Ok(value) => Some(value),
+        Err(_) => {
+            errors.push(FieldError {
+                field: column.into(),
+                message: format!("{text:?} is not {what}"),
+            });
+            None
+        }
+    }
+}
+
 /// Turns a CSV row into the same raw pair a JSONL line gives.
 fn row_to_raw(
     columns: &[&'static str],
@@ -174,32 +194,13 @@ fn row_to_raw(
             .unwrap_or_default()
     };
     let query = take("query").unwrap_or_default();
-    let query_frequency = match take("query_frequency") {
-        None => None,
-        Some(text) => match text.trim().parse::<i64>() {
-            Ok(f) => Some(f),
-            Err(_) => {
-                errors.push(FieldError {
-                    field: "query_frequency".into(),
-                    message: format!("{text:?} is not a whole number"),
-                });
-                None
-            }
-        },
-    };
-    let price = match take("item_price") {
-        None => None,
-        Some(text) => match text.trim().parse::<f64>() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                errors.push(FieldError {
-                    field: "item_price".into(),
-                    message: format!("{text:?} is not a number"),
-                });
-                None
-            }
-        },
-    };
+    let query_frequency = parse_cell::<i64>(
+        take("query_frequency"),
+        "query_frequency",
+        "a whole number",
+        &mut errors,
+    );
+    let price = parse_cell::<f64>(take("item_price"), "item_price", "a number", &mut errors);
     let mut attributes = BTreeMap::new();
     for pair in list(take("item_attributes"), '|') {
         match pair.split_once(':') {

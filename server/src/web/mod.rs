@@ -81,6 +81,14 @@ pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend: SharedBackend = Arc::new(StoreBackend(state.store.clone()));
     let leptos = state.leptos.clone();
+    let page_not_found = {
+        let backend = backend.clone();
+        let leptos = state.leptos.clone();
+        leptos_axum::render_app_to_stream_with_context(
+            move || provide_context(backend.clone()),
+            move || shell(leptos.clone()),
+        )
+    };
     let api = Router::new()
         .route("/v1/health", get(api::health))
         .route("/v1/projects", get(api::list_projects))
@@ -95,7 +103,11 @@ pub fn app(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || shell(leptos.clone()),
         )
-        .fallback(api::not_found)
+        // Unknown pages get the app's own "Page not found" (status 404), so a person
+        // who mistypes an address can find their way back.
+        .fallback(move |request: axum::extract::Request| async move {
+            page_not_found(request).await.into_response()
+        })
         .with_state(state)
 }
 
