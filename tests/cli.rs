@@ -161,6 +161,108 @@ fn the_demo_creates_a_project_without_serving() {
 }
 
 #[test]
+fn users_are_added_with_roles_and_a_password_from_stdin_or_generated() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    assert!(
+        relabel(&url, &["project", "create", "shop"])
+            .status
+            .success()
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relabel"))
+        .args([
+            "users",
+            "add",
+            "ann",
+            "--role",
+            "annotator",
+            "--project",
+            "shop",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", &url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("created user ann with annotator in project shop"));
+    assert!(
+        !stdout(&out).contains("password:"),
+        "a given password was echoed"
+    );
+
+    let out = relabel(&url, &["users", "add", "boss", "--role", "admin"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let password = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password is printed")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(password.len(), 20);
+
+    // An existing user gets another role; a project role needs a project.
+    let out = relabel(
+        &url,
+        &[
+            "users",
+            "add",
+            "ann",
+            "--role",
+            "reviewer",
+            "--project",
+            "shop",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("ann now holds reviewer"),
+        "{}",
+        stdout(&out)
+    );
+    let out = relabel(&url, &["users", "add", "eve", "--role", "annotator"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--project"), "{}", stderr(&out));
+    let out = relabel(&url, &["users", "add", "bad name", "--role", "admin"]);
+    assert!(!out.status.success());
+
+    // What is stored is an argon2id hash that verifies, never the password.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = relabel::storage::connect(&url).await.unwrap();
+        let ann = store.user_by_name("ann").await.unwrap().unwrap();
+        assert!(ann.password_hash.starts_with("$argon2id$"));
+        assert!(relabel::auth::verify_password(
+            "a long enough password",
+            &ann.password_hash
+        ));
+        let boss = store.user_by_name("boss").await.unwrap().unwrap();
+        assert!(relabel::auth::verify_password(
+            &password,
+            &boss.password_hash
+        ));
+        let roles = store.memberships(ann.id).await.unwrap();
+        assert_eq!(roles.len(), 2);
+        let boss_roles = store.memberships(boss.id).await.unwrap();
+        assert_eq!(boss_roles[0].project_id, None);
+        store.close().await;
+    });
+}
+
+#[test]
 fn help_explains_every_command() {
     let out = Command::new(env!("CARGO_BIN_EXE_relabel"))
         .arg("--help")

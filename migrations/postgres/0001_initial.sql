@@ -93,11 +93,13 @@ CREATE TABLE pairs (
     item_id    BIGINT NOT NULL REFERENCES items(id),
     task       TEXT CHECK (task IN ('judge', 'rank', 'judge+rank')),  -- NULL: the project's
     priority   DOUBLE PRECISION,                        -- filled by the active-learning scorer
+    shuffle_key BIGINT NOT NULL DEFAULT 0,    -- the queue's order until priorities exist (a seeded shuffle)
+    judgment_count BIGINT NOT NULL DEFAULT 0, -- distinct annotators who judged it (revisions excluded)
     created_at BIGINT NOT NULL,
     UNIQUE (project_id, query_id, item_id)
 );
 CREATE INDEX pairs_item ON pairs (item_id);
-CREATE INDEX pairs_priority ON pairs (project_id, priority);
+CREATE INDEX pairs_queue ON pairs (project_id, priority DESC NULLS LAST, shuffle_key);
 
 CREATE TABLE pair_tags (
     pair_id BIGINT NOT NULL REFERENCES pairs(id),
@@ -144,6 +146,17 @@ CREATE TABLE leases (
     UNIQUE (pair_id, user_id)
 );
 CREATE INDEX leases_expiry ON leases (expires_at);
+CREATE INDEX leases_user ON leases (user_id, expires_at);
+
+-- A skipped pair is not shown to that annotator again; it does not count toward k.
+CREATE TABLE skips (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    pair_id    BIGINT NOT NULL REFERENCES pairs(id),
+    user_id    BIGINT NOT NULL REFERENCES users(id),
+    reason     TEXT,
+    created_at BIGINT NOT NULL,
+    UNIQUE (pair_id, user_id)
+);
 
 -- Append-only: a revision is a new row with the next revision number (triggers below).
 CREATE TABLE judgments (
@@ -159,7 +172,6 @@ CREATE TABLE judgments (
     ranking              TEXT,                         -- JSON list of tie groups of candidate ids
     first_wrong_steps    TEXT,                         -- JSON per candidate
     corrected_cot        TEXT,                         -- JSON list of steps
-    skipped              BOOLEAN NOT NULL DEFAULT FALSE,
     idempotency_key      TEXT NOT NULL UNIQUE,
     created_at           BIGINT NOT NULL,
     UNIQUE (pair_id, user_id, revision)

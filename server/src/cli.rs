@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::{self, Role};
 use crate::domain::{NewProject, ScalePreset, TaskKind};
 use crate::import::{ImportError, ImportFormat, ImportOptions};
 use crate::storage::{self, DEFAULT_DATABASE_URL, SharedStore};
@@ -42,8 +43,38 @@ pub enum Command {
     /// Print counts for a project (queries, items, pairs, CoT candidates, judgments, per
     /// frequency band), or the list of projects when no project is given.
     Stats(StatsArgs),
-    /// Create (or reuse) the demo project, a generated e-commerce catalog, then serve it.
+    /// Manage user accounts and their roles.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Create (or reuse) the demo project, a generated e-commerce catalog, with an admin
+    /// and two annotators, then serve it.
     Demo(DemoArgs),
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user with a role, or give an existing user another role. Without
+    /// --password-stdin a random password is generated and printed once.
+    Add(UsersAddArgs),
+}
+
+/// `relabel users add`.
+#[derive(Debug, Args)]
+pub struct UsersAddArgs {
+    /// Login name: 1-64 characters of letters, digits, '.', '_' and '-'.
+    pub name: String,
+    /// The role to grant.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// The project the role applies to (required for every role but admin; an admin
+    /// without a project administers every project).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Read the new user's password from the first line of standard input
+    /// (at least 10 characters).
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 /// Where and how to serve.
@@ -233,6 +264,7 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Stats(args) => stats(store, args).await,
+        Command::Users(UsersCommand::Add(args)) => users_add(store, args).await,
         Command::Demo(args) => {
             let summary = crate::demo_project::install(store.as_ref(), args.seed).await?;
             println!("{summary}");
@@ -294,6 +326,68 @@ async fn import_pairs(store: &SharedStore, args: ImportPairsArgs) -> anyhow::Res
             c.cot_added,
             c.gold_added
         );
+    }
+    Ok(())
+}
+
+/// Whether `name` is an acceptable login name.
+fn valid_user_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+async fn users_add(store: &SharedStore, args: UsersAddArgs) -> anyhow::Result<()> {
+    if !valid_user_name(&args.name) {
+        bail!(
+            "user name {:?} must be 1-64 characters of letters, digits, '.', '_' and '-'",
+            args.name
+        );
+    }
+    let project = match &args.project {
+        Some(slug) => Some(project_or_fail(store, slug).await?),
+        None if args.role == Role::Admin => None,
+        None => bail!(
+            "the {} role is held in a project: add --project SLUG",
+            args.role.as_str()
+        ),
+    };
+    let project_id = project.as_ref().map(|p| p.id);
+    let scope = project.as_ref().map_or_else(
+        || "every project".to_owned(),
+        |p| format!("project {}", p.slug),
+    );
+    if let Some(user) = store.user_by_name(&args.name).await? {
+        if args.password_stdin {
+            bail!(
+                "a user named {:?} exists; `users add` only adds roles to it (drop --password-stdin)",
+                args.name
+            );
+        }
+        store.grant_role(user.id, project_id, args.role).await?;
+        println!("{} now holds {} in {scope}", user.name, args.role.as_str());
+        return Ok(());
+    }
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (auth::generate_password(), true)
+    };
+    let hash = auth::hash_password_blocking(password.clone()).await?;
+    let user_id = store.create_user(&args.name, &hash).await?;
+    store.grant_role(user_id, project_id, args.role).await?;
+    println!(
+        "created user {} with {} in {scope}",
+        args.name,
+        args.role.as_str()
+    );
+    if generated {
+        println!("password: {password}   (shown once; it is stored only as an argon2id hash)");
     }
     Ok(())
 }

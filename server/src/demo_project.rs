@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::auth::{self, PasswordError, Role};
 use crate::demo;
 use crate::domain::{NewProject, ScalePreset, TaskKind};
 use crate::storage::{ImportCounts, Store, StoreError};
@@ -21,6 +22,9 @@ pub struct DemoSummary {
     pub counts: ImportCounts,
     /// Pairs generated for the seed.
     pub generated_pairs: usize,
+    /// The demo accounts, with the password of each one created now (existing accounts
+    /// keep theirs, which cannot be shown).
+    pub accounts: Vec<(String, Option<String>)>,
 }
 
 impl fmt::Display for DemoSummary {
@@ -36,13 +40,38 @@ impl fmt::Display for DemoSummary {
             self.counts.pairs_existing,
             self.counts.cot_added,
             self.counts.gold_added
-        )
+        )?;
+        for (name, password) in &self.accounts {
+            match password {
+                Some(p) => write!(f, "\n  account {name}: password {p}")?,
+                None => write!(f, "\n  account {name}: exists, password unchanged")?,
+            }
+        }
+        Ok(())
     }
+}
+
+/// The demo's accounts: a site admin and two annotators of the demo project.
+const DEMO_ACCOUNTS: [(&str, Role); 3] = [
+    ("admin", Role::Admin),
+    ("annotator1", Role::Annotator),
+    ("annotator2", Role::Annotator),
+];
+
+/// Why the demo could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing a generated password failed.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
 }
 
 /// Creates the demo project if missing, publishes the default guideline if it has none,
 /// and imports the catalog generated from `seed` (pairs already present are kept).
-pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, StoreError> {
+pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, DemoError> {
     let data = demo::generate(seed);
     let (project, created) = match store.project(DEMO_SLUG).await? {
         Some(p) => (p, false),
@@ -72,7 +101,22 @@ pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, StoreE
     let counts =
         crate::import::import_records(store, &project, &data.pairs, &format!("demo seed {seed}"))
             .await?;
+    let mut accounts = Vec::new();
+    for (name, role) in DEMO_ACCOUNTS {
+        let project_id = (role != Role::Admin).then_some(project.id);
+        let (user_id, password) = match store.user_by_name(name).await? {
+            Some(user) => (user.id, None),
+            None => {
+                let password = auth::generate_password();
+                let hash = auth::hash_password_blocking(password.clone()).await?;
+                (store.create_user(name, &hash).await?, Some(password))
+            }
+        };
+        store.grant_role(user_id, project_id, role).await?;
+        accounts.push((name.to_owned(), password));
+    }
     Ok(DemoSummary {
+        accounts,
         created,
         guideline_version,
         counts,

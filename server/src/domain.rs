@@ -190,6 +190,10 @@ pub struct Project {
     pub overlap_k: i64,
     /// What annotators are asked to do.
     pub task: String,
+    /// Share of claims that look for a gold pair first.
+    pub gold_rate: f64,
+    /// How long a claimed pair is held for its annotator.
+    pub lease_seconds: i64,
 }
 
 impl Project {

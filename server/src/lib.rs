@@ -3,11 +3,13 @@
 //! preference training data. This crate is the server: CLI, HTTP API, server-side
 //! rendering of the Leptos app, storage and import.
 
+pub mod auth;
 pub mod bands;
 pub mod cli;
 pub mod demo;
 pub mod demo_project;
 pub mod domain;
 pub mod import;
+pub mod queue;
 pub mod storage;
 pub mod web;

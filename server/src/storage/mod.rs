@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use relabel_frontend::types::ProjectSummary;
 use serde::Serialize;
 
+use crate::auth::Role;
 use crate::domain::{NewProject, PairRecord, Project, RuleRecord};
+use crate::queue::{Claim, JudgmentInput, JudgmentRow, QueueError, Submitted};
 
 #[macro_use]
 mod shared;
@@ -146,8 +148,76 @@ pub trait Store: Send + Sync {
     ) -> Result<i64, StoreError>;
     /// The number of the latest published guideline version, if any.
     async fn latest_guideline_number(&self, project: &Project) -> Result<Option<i64>, StoreError>;
+    /// Creates a user with an argon2id password hash; a taken name is a conflict.
+    async fn create_user(&self, name: &str, password_hash: &str) -> Result<i64, StoreError>;
+    /// The user with this name, if any.
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
+    /// Grants a role, in one project or (with `None`) across all; granting twice is a no-op.
+    async fn grant_role(
+        &self,
+        user_id: i64,
+        project_id: Option<i64>,
+        role: Role,
+    ) -> Result<(), StoreError>;
+    /// Every role the user holds.
+    async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>, StoreError>;
+    /// Claims the next pair for `user_id`: the one they already hold a live lease on, else
+    /// the first by priority (then seeded shuffle) that they have neither judged nor
+    /// skipped and whose judgments plus live leases are below k, looking among gold pairs
+    /// first when `prefer_gold`. The lease lasts `lease_ms` from `now`.
+    async fn next_pair(
+        &self,
+        project: &Project,
+        user_id: i64,
+        prefer_gold: bool,
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<Option<Claim>, QueueError>;
+    /// Stores a judgment (a first one, or with `revision` a new revision), idempotent by
+    /// its key; answers only after the commit.
+    async fn submit_judgment(
+        &self,
+        project: &Project,
+        user_id: i64,
+        input: &JudgmentInput,
+        revision: bool,
+        now: i64,
+    ) -> Result<Submitted, QueueError>;
+    /// Records a skip and releases the annotator's lease on the pair.
+    async fn skip_pair(
+        &self,
+        project: &Project,
+        user_id: i64,
+        pair_id: i64,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<(), QueueError>;
+    /// Every judgment in the project, revisions included, by id.
+    async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
+}
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// A disabled user cannot log in.
+    pub disabled: bool,
+}
+
+/// One role a user holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    /// The project, or `None` for every project.
+    pub project_id: Option<i64>,
+    /// The role.
+    pub role: Role,
 }
 
 /// A store shared by the server's handlers and background tasks.

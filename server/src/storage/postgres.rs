@@ -40,4 +40,11 @@ impl PgStore {
     }
 }
 
+/// Claimers skip pairs another claimer has locked instead of queueing behind them.
+const CLAIM_LOCK: &str = " FOR UPDATE OF p SKIP LOCKED";
+/// Submits and skips lock the pair row, so they serialise with claims of the same pair.
+const ROW_LOCK: &str = " FOR UPDATE";
+/// Unscored pairs last, in the order of the `pairs_queue` index.
+const QUEUE_ORDER: &str = "p.priority DESC NULLS LAST, p.shuffle_key";
+
 impl_store!(PgStore, sqlx::Postgres, Backend::Postgres);

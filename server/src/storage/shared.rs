@@ -15,6 +15,20 @@ pub(crate) fn rows_per_statement(columns: usize) -> usize {
     (MAX_BIND_PARAMS / columns).max(1)
 }
 
+/// The queue's order among pairs without a priority: a shuffle seeded by the project,
+/// stable across runs and machines (splitmix64 of the pair's query and item ids).
+pub(crate) fn shuffle_key(project_id: i64, query_id: i64, item_id: i64) -> i64 {
+    let mut x = (project_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (query_id as u64).rotate_left(32)
+        ^ (item_id as u64);
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x >> 1) as i64
+}
+
 /// Encodes a value as the JSON text stored in JSON-shaped columns.
 pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
     // Serialising strings, vectors and string maps cannot fail.
@@ -33,13 +47,16 @@ macro_rules! impl_store {
         use $crate::domain::{
             FrequencyBand, NewProject, PairRecord, Project, RuleRecord, now_ms,
         };
-        use $crate::storage::shared::{json_text, rows_per_statement};
+        use $crate::auth::Role;
+        use $crate::queue::{Claim, JudgmentInput, JudgmentRow, QueueError, Submitted};
+        use $crate::storage::shared::{json_text, rows_per_statement, shuffle_key};
         use $crate::storage::{
-            Backend, BandStats, ImportCounts, ImportSink, ProjectStats, Store, StoreError,
-            conflict_on_unique,
+            Backend, BandStats, ImportCounts, ImportSink, Membership, ProjectStats, Store,
+            StoreError, User, conflict_on_unique,
         };
 
-        const PROJECT_COLUMNS: &str = "id, slug, name, scale, scale_labels, overlap_k, task";
+        const PROJECT_COLUMNS: &str =
+            "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds";
 
         fn project_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Project, StoreError> {
             let labels: String = row.try_get("scale_labels")?;
@@ -52,6 +69,8 @@ macro_rules! impl_store {
                     .map_err(|e| StoreError::Corrupt(format!("projects.scale_labels: {e}")))?,
                 overlap_k: row.try_get("overlap_k")?,
                 task: row.try_get("task")?,
+                gold_rate: row.try_get("gold_rate")?,
+                lease_seconds: row.try_get("lease_seconds")?,
             })
         }
 
@@ -84,7 +103,7 @@ macro_rules! impl_store {
                 let row = sqlx::query(
                     "INSERT INTO projects (slug, name, scale, scale_labels, overlap_k, task, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     RETURNING id, slug, name, scale, scale_labels, overlap_k, task",
+                     RETURNING id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds",
                 )
                 .bind(&new.slug)
                 .bind(&new.name)
@@ -296,6 +315,363 @@ macro_rules! impl_store {
                 .await?)
             }
 
+            async fn create_user(&self, name: &str, password_hash: &str) -> Result<i64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(name)
+                .bind(password_hash)
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, || format!("a user named {name:?} already exists")))?;
+                sqlx::query(
+                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
+                     VALUES ($1, 'user.create', 'user', $2, $3)",
+                )
+                .bind(now_ms())
+                .bind(id)
+                .bind(json_text(&serde_json::json!({ "name": name })))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+                let row: Option<(i64, String, String, bool)> = sqlx::query_as(
+                    "SELECT id, name, password_hash, disabled FROM users WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(id, name, password_hash, disabled)| User {
+                    id,
+                    name,
+                    password_hash,
+                    disabled,
+                }))
+            }
+
+            async fn grant_role(
+                &self,
+                user_id: i64,
+                project_id: Option<i64>,
+                role: Role,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let granted = sqlx::query(
+                    "INSERT INTO memberships (user_id, project_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(project_id)
+                .bind(role.as_str())
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if granted > 0 {
+                    sqlx::query(
+                        "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
+                         VALUES ($1, 'role.grant', 'user', $2, $3)",
+                    )
+                    .bind(now_ms())
+                    .bind(user_id)
+                    .bind(json_text(&serde_json::json!({ "role": role, "project_id": project_id })))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>, StoreError> {
+                let rows: Vec<(Option<i64>, String)> = sqlx::query_as(
+                    "SELECT project_id, role FROM memberships WHERE user_id = $1 ORDER BY id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(project_id, role)| {
+                        Role::from_stored(&role)
+                            .map(|role| Membership { project_id, role })
+                            .ok_or_else(|| StoreError::Corrupt(format!("memberships.role {role:?}")))
+                    })
+                    .collect()
+            }
+
+            async fn next_pair(
+                &self,
+                project: &Project,
+                user_id: i64,
+                prefer_gold: bool,
+                lease_ms: i64,
+                now: i64,
+            ) -> Result<Option<Claim>, QueueError> {
+                let mut tx = self.begin_write().await?;
+                // A reload or a second tab gets the pair already in hand.
+                let held: Option<(i64, i64, i64)> = sqlx::query_as(
+                    "SELECT l.id, l.pair_id, l.expires_at FROM leases l \
+                     JOIN pairs p ON p.id = l.pair_id \
+                     WHERE l.user_id = $1 AND p.project_id = $2 AND l.expires_at > $3 \
+                     ORDER BY l.id LIMIT 1",
+                )
+                .bind(user_id)
+                .bind(project.id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((lease_id, pair_id, expires_at)) = held {
+                    tx.commit().await?;
+                    return Ok(Some(Claim { pair_id, lease_id, expires_at }));
+                }
+                let mut passed_over: Vec<i64> = Vec::new();
+                for gold in [prefer_gold, !prefer_gold] {
+                    loop {
+                        let mut qb: QueryBuilder<$db> = QueryBuilder::new(
+                            "SELECT p.id FROM pairs p WHERE p.project_id = ",
+                        );
+                        qb.push_bind(project.id)
+                            .push(" AND p.judgment_count < ")
+                            .push_bind(project.overlap_k)
+                            .push(" AND p.judgment_count + (SELECT COUNT(*) FROM leases l \
+                                   WHERE l.pair_id = p.id AND l.expires_at > ")
+                            .push_bind(now)
+                            .push(") < ")
+                            .push_bind(project.overlap_k)
+                            .push(" AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id \
+                                   AND j.user_id = ")
+                            .push_bind(user_id)
+                            .push(") AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.pair_id = p.id \
+                                   AND s.user_id = ")
+                            .push_bind(user_id)
+                            .push(if gold { ") AND EXISTS" } else { ") AND NOT EXISTS" })
+                            .push(" (SELECT 1 FROM gold_answers g WHERE g.pair_id = p.id)");
+                        for id in &passed_over {
+                            qb.push(" AND p.id <> ").push_bind(*id);
+                        }
+                        qb.push(" ORDER BY ").push(QUEUE_ORDER).push(" LIMIT 1").push(CLAIM_LOCK);
+                        let candidate: Option<i64> =
+                            qb.build_query_scalar().fetch_optional(&mut *tx).await?;
+                        let Some(pair_id) = candidate else { break };
+                        // The row lock (PostgreSQL) or the write lock (SQLite) is held now:
+                        // count again in a fresh statement, which sees every committed lease.
+                        let taken: i64 = sqlx::query_scalar(
+                            "SELECT p.judgment_count + (SELECT COUNT(*) FROM leases l \
+                             WHERE l.pair_id = p.id AND l.expires_at > $2) FROM pairs p WHERE p.id = $1",
+                        )
+                        .bind(pair_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if taken >= project.overlap_k {
+                            passed_over.push(pair_id);
+                            continue;
+                        }
+                        let expires_at = now.saturating_add(lease_ms);
+                        let lease_id: i64 = sqlx::query_scalar(
+                            "INSERT INTO leases (pair_id, user_id, created_at, expires_at) \
+                             VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (pair_id, user_id) DO UPDATE \
+                             SET created_at = excluded.created_at, expires_at = excluded.expires_at \
+                             RETURNING id",
+                        )
+                        .bind(pair_id)
+                        .bind(user_id)
+                        .bind(now)
+                        .bind(expires_at)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        return Ok(Some(Claim { pair_id, lease_id, expires_at }));
+                    }
+                }
+                tx.commit().await?;
+                Ok(None)
+            }
+
+            async fn submit_judgment(
+                &self,
+                project: &Project,
+                user_id: i64,
+                input: &JudgmentInput,
+                revision: bool,
+                now: i64,
+            ) -> Result<Submitted, QueueError> {
+                let mut tx = self.begin_write().await?;
+                // Every writer of this pair's judgments and leases takes this lock first.
+                let lock = format!(
+                    "SELECT judgment_count FROM pairs WHERE id = $1 AND project_id = $2{ROW_LOCK}"
+                );
+                let judged_by: Option<i64> = sqlx::query_scalar(&lock)
+                    .bind(input.pair_id)
+                    .bind(project.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(judgment_count) = judged_by else {
+                    return Err(QueueError::NotFound);
+                };
+                let replay: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT id, pair_id, user_id, revision FROM judgments WHERE idempotency_key = $1",
+                )
+                .bind(&input.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((judgment_id, pair_id, by, rev)) = replay {
+                    return if pair_id == input.pair_id && by == user_id {
+                        Ok(Submitted { judgment_id, revision: rev, replayed: true })
+                    } else {
+                        Err(QueueError::KeyReused)
+                    };
+                }
+                let last: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(revision) FROM judgments WHERE pair_id = $1 AND user_id = $2",
+                )
+                .bind(input.pair_id)
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let next_revision = match (last, revision) {
+                    (Some(_), false) => return Err(QueueError::AlreadyJudged),
+                    (None, true) => return Err(QueueError::NothingToRevise),
+                    (Some(r), true) => r + 1,
+                    (None, false) => 1,
+                };
+                if !revision {
+                    let lease_live: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM leases WHERE pair_id = $1 AND user_id = $2 AND expires_at > $3",
+                    )
+                    .bind(input.pair_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if lease_live.is_none() {
+                        // Without a live lease the judgment is welcome only while the pair
+                        // still has room beside the leases others hold.
+                        let others: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM leases WHERE pair_id = $1 AND user_id <> $2 \
+                             AND expires_at > $3",
+                        )
+                        .bind(input.pair_id)
+                        .bind(user_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if judgment_count + others >= project.overlap_k {
+                            return Err(QueueError::LeaseExpired);
+                        }
+                    }
+                }
+                let judgment_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO judgments (pair_id, user_id, revision, label, rules_cited, rationale, \
+                       time_spent_ms, guideline_version_id, idempotency_key, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(input.pair_id)
+                .bind(user_id)
+                .bind(next_revision)
+                .bind(&input.label)
+                .bind(json_text(&input.rules))
+                .bind(input.rationale.as_deref())
+                .bind(input.duration_ms)
+                .bind(input.guideline_version_id)
+                .bind(&input.idempotency_key)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| match conflict_on_unique(e, String::new) {
+                    // The key went to a judgment of another pair in a concurrent commit.
+                    StoreError::Conflict(_) => QueueError::KeyReused,
+                    other => QueueError::Store(other),
+                })?;
+                if !revision {
+                    sqlx::query("UPDATE pairs SET judgment_count = judgment_count + 1 WHERE id = $1")
+                        .bind(input.pair_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM leases WHERE pair_id = $1 AND user_id = $2")
+                        .bind(input.pair_id)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Submitted { judgment_id, revision: next_revision, replayed: false })
+            }
+
+            async fn skip_pair(
+                &self,
+                project: &Project,
+                user_id: i64,
+                pair_id: i64,
+                reason: Option<&str>,
+                now: i64,
+            ) -> Result<(), QueueError> {
+                let mut tx = self.begin_write().await?;
+                let lock = format!("SELECT id FROM pairs WHERE id = $1 AND project_id = $2{ROW_LOCK}");
+                let found: Option<i64> = sqlx::query_scalar(&lock)
+                    .bind(pair_id)
+                    .bind(project.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(QueueError::NotFound);
+                }
+                let judged: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM judgments WHERE pair_id = $1 AND user_id = $2 LIMIT 1",
+                )
+                .bind(pair_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if judged.is_some() {
+                    return Err(QueueError::AlreadyJudged);
+                }
+                sqlx::query(
+                    "INSERT INTO skips (pair_id, user_id, reason, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (pair_id, user_id) DO NOTHING",
+                )
+                .bind(pair_id)
+                .bind(user_id)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM leases WHERE pair_id = $1 AND user_id = $2")
+                    .bind(pair_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError> {
+                let rows: Vec<(i64, i64, i64, i64, Option<String>, String)> = sqlx::query_as(
+                    "SELECT j.id, j.pair_id, j.user_id, j.revision, j.label, j.idempotency_key \
+                     FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                     WHERE p.project_id = $1 ORDER BY j.id",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, pair_id, user_id, revision, label, idempotency_key)| JudgmentRow {
+                        id,
+                        pair_id,
+                        user_id,
+                        revision,
+                        label: label.unwrap_or_default(),
+                        idempotency_key,
+                    })
+                    .collect())
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }
@@ -413,13 +789,15 @@ macro_rules! impl_store {
                 }
                 let now = now_ms();
                 let mut inserted: HashMap<(i64, i64), i64> = HashMap::with_capacity(batch.len());
-                for chunk in keyed.chunks(rows_per_statement(4)) {
-                    let mut qb: QueryBuilder<$db> =
-                        QueryBuilder::new("INSERT INTO pairs (project_id, query_id, item_id, created_at) ");
+                for chunk in keyed.chunks(rows_per_statement(5)) {
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
+                        "INSERT INTO pairs (project_id, query_id, item_id, shuffle_key, created_at) ",
+                    );
                     qb.push_values(chunk, |mut b, ((query_id, item_id), _)| {
                         b.push_bind(self.project_id)
                             .push_bind(*query_id)
                             .push_bind(*item_id)
+                            .push_bind(shuffle_key(self.project_id, *query_id, *item_id))
                             .push_bind(now);
                     });
                     qb.push(" ON CONFLICT (project_id, query_id, item_id) DO NOTHING RETURNING id, query_id, item_id");

@@ -45,4 +45,10 @@ impl SqliteStore {
     }
 }
 
+/// No row locks in SQLite: `BEGIN IMMEDIATE` already serialises every writer.
+const CLAIM_LOCK: &str = "";
+const ROW_LOCK: &str = "";
+/// NULLs sort first in SQLite, so DESC puts unscored pairs last, matching the index.
+const QUEUE_ORDER: &str = "p.priority DESC, p.shuffle_key";
+
 impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);

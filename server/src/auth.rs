@@ -1,0 +1,128 @@
+//! Accounts: roles, and passwords hashed with argon2id. Hashing is deliberately slow,
+//! so callers on the async runtime run it on a blocking thread ([`hash_password_blocking`]).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// What a user may do, held per project (or across all projects for a site admin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Users, roles, projects, imports and exports.
+    Admin,
+    /// Writes and publishes the guideline.
+    GuidelineEditor,
+    /// Adjudicates disagreements and audits gold failures.
+    Reviewer,
+    /// Judges pairs and ranks CoT candidates.
+    Annotator,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::GuidelineEditor => "guideline_editor",
+            Self::Reviewer => "reviewer",
+            Self::Annotator => "annotator",
+        }
+    }
+
+    /// The role stored under `name`.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        match name {
+            "admin" => Some(Self::Admin),
+            "guideline_editor" => Some(Self::GuidelineEditor),
+            "reviewer" => Some(Self::Reviewer),
+            "annotator" => Some(Self::Annotator),
+            _ => None,
+        }
+    }
+}
+
+/// Why a password or hash could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    /// Shorter than [`MIN_PASSWORD_CHARS`].
+    #[error("a password needs at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    /// The hashing library failed (it should not).
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// Hashes `password` with argon2id and a fresh random salt (PHC string format).
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    let salt_bytes: [u8; 16] = rand::rng().random();
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hashing(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hashing(e.to_string()))
+}
+
+/// [`hash_password`] on a blocking thread, for async callers.
+pub async fn hash_password_blocking(password: String) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| PasswordError::Hashing(e.to_string()))?
+}
+
+/// Whether `password` matches the stored `hash`; a malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A random password of 20 letters and digits, for accounts the CLI or demo creates.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_salted_and_verify() {
+        let a = hash_password("correct horse battery").unwrap();
+        let b = hash_password("correct horse battery").unwrap();
+        assert!(a.starts_with("$argon2id$"), "{a}");
+        assert_ne!(a, b, "the salt must differ");
+        assert!(verify_password("correct horse battery", &a));
+        assert!(!verify_password("correct horse battery!", &a));
+        assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let a = generate_password();
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, generate_password());
+        assert!(hash_password(&a).is_ok());
+    }
+}

@@ -1,0 +1,286 @@
+//! The work queue: which pair an annotator gets next, leases, and submitting, skipping
+//! and revising judgments. The invariants (DESIGN.md section 9) are enforced in the
+//! storage transaction; this module holds the types, the checks made before storage is
+//! touched, and the service functions the HTTP layer and the CLI call.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Project, now_ms};
+use crate::storage::{Store, StoreError};
+
+/// A pair handed to an annotator, held for them until `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Claim {
+    /// The pair to judge.
+    pub pair_id: i64,
+    /// The lease to quote when submitting.
+    pub lease_id: i64,
+    /// When the lease ends (epoch ms); after that the pair may go to someone else.
+    pub expires_at: i64,
+}
+
+/// Whether a cited rule decided the label by applying or by being violated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleVerdict {
+    /// The rule applies to this pair.
+    Applies,
+    /// The item violates the rule.
+    Violated,
+}
+
+/// One rule cited in a judgment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleCitation {
+    /// The rule's stable id, such as `R-BRAND-01`.
+    pub id: String,
+    /// How it applied.
+    pub verdict: RuleVerdict,
+}
+
+/// An annotator's judgment of one pair, as submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgmentInput {
+    /// The pair judged.
+    pub pair_id: i64,
+    /// The lease the pair was handed out under, if any.
+    pub lease_id: Option<i64>,
+    /// A label on the project's scale.
+    pub label: String,
+    /// Rules cited.
+    pub rules: Vec<RuleCitation>,
+    /// Why, in the annotator's words.
+    pub rationale: Option<String>,
+    /// Time spent, in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// The guideline version shown while judging.
+    pub guideline_version_id: Option<i64>,
+    /// A key the client makes once per judgment; sending it again changes nothing.
+    pub idempotency_key: String,
+}
+
+/// What a stored (or replayed) submit answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Submitted {
+    /// The judgment's id.
+    pub judgment_id: i64,
+    /// 1 for a first judgment, higher for revisions.
+    pub revision: i64,
+    /// True when the idempotency key had been used for this very judgment before.
+    pub replayed: bool,
+}
+
+/// A stored judgment, as the queue's tests and exports read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JudgmentRow {
+    /// Id.
+    pub id: i64,
+    /// The pair.
+    pub pair_id: i64,
+    /// The annotator.
+    pub user_id: i64,
+    /// 1 for the first judgment, then one more per revision.
+    pub revision: i64,
+    /// The label.
+    pub label: String,
+    /// The client's key.
+    pub idempotency_key: String,
+}
+
+/// Why a queue operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// No such pair in this project.
+    #[error("no such pair in this project")]
+    NotFound,
+    /// The annotator judged this pair already (a change is a revision).
+    #[error("you have judged this pair already; revise it instead")]
+    AlreadyJudged,
+    /// There is no judgment of this pair by this annotator to revise.
+    #[error("you have not judged this pair, so there is nothing to revise")]
+    NothingToRevise,
+    /// The lease ran out and the pair has since gone to enough other annotators.
+    #[error("your lease on this pair expired and it has enough judgments now")]
+    LeaseExpired,
+    /// The idempotency key was used for a different judgment.
+    #[error("this idempotency key was used for another judgment")]
+    KeyReused,
+    /// The input is malformed; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for QueueError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(err))
+    }
+}
+
+/// Checks a judgment against the project before it reaches storage.
+pub fn validate_judgment(project: &Project, input: &JudgmentInput) -> Result<(), QueueError> {
+    if !project.has_label(&input.label) {
+        return Err(QueueError::Invalid(format!(
+            "label {:?} is not on the project's scale ({})",
+            input.label,
+            project.scale_labels.join(", ")
+        )));
+    }
+    let key = input.idempotency_key.trim();
+    if key.is_empty() || key.len() > 128 {
+        return Err(QueueError::Invalid(
+            "idempotency_key must be 1-128 characters".into(),
+        ));
+    }
+    if input.duration_ms.is_some_and(|d| d < 0) {
+        return Err(QueueError::Invalid("duration_ms must be 0 or more".into()));
+    }
+    if input
+        .rationale
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 10_000)
+    {
+        return Err(QueueError::Invalid(
+            "rationale must be at most 10,000 characters".into(),
+        ));
+    }
+    if input.rules.len() > 50 {
+        return Err(QueueError::Invalid("at most 50 rules may be cited".into()));
+    }
+    if let Some(rule) = input
+        .rules
+        .iter()
+        .find(|r| r.id.trim().is_empty() || r.id.len() > 64)
+    {
+        return Err(QueueError::Invalid(format!(
+            "rule id {:?} must be 1-64 characters",
+            rule.id
+        )));
+    }
+    Ok(())
+}
+
+/// Whether this claim should look for a gold pair first: true with probability
+/// `gold_rate`, so gold pairs arrive at the project's rate, indistinguishable from others.
+pub fn wants_gold(gold_rate: f64, draw: f64) -> bool {
+    draw < gold_rate
+}
+
+/// Hands `user_id` their next pair in `project`, or `None` when nothing is left for them.
+pub async fn next_pair(
+    store: &dyn Store,
+    project: &Project,
+    user_id: i64,
+) -> Result<Option<Claim>, QueueError> {
+    let prefer_gold = wants_gold(project.gold_rate, rand::random::<f64>());
+    store
+        .next_pair(
+            project,
+            user_id,
+            prefer_gold,
+            project.lease_seconds * 1000,
+            now_ms(),
+        )
+        .await
+}
+
+/// Stores a first judgment of a pair (idempotent by key).
+pub async fn submit(
+    store: &dyn Store,
+    project: &Project,
+    user_id: i64,
+    input: &JudgmentInput,
+) -> Result<Submitted, QueueError> {
+    validate_judgment(project, input)?;
+    store
+        .submit_judgment(project, user_id, input, false, now_ms())
+        .await
+}
+
+/// Stores a revision of the annotator's judgment of a pair (idempotent by key).
+pub async fn revise(
+    store: &dyn Store,
+    project: &Project,
+    user_id: i64,
+    input: &JudgmentInput,
+) -> Result<Submitted, QueueError> {
+    validate_judgment(project, input)?;
+    store
+        .submit_judgment(project, user_id, input, true, now_ms())
+        .await
+}
+
+/// Skips a pair: it is not shown to this annotator again and does not count toward k.
+pub async fn skip(
+    store: &dyn Store,
+    project: &Project,
+    user_id: i64,
+    pair_id: i64,
+    reason: Option<&str>,
+) -> Result<(), QueueError> {
+    if reason.is_some_and(|r| r.chars().count() > 1_000) {
+        return Err(QueueError::Invalid(
+            "reason must be at most 1,000 characters".into(),
+        ));
+    }
+    store
+        .skip_pair(project, user_id, pair_id, reason, now_ms())
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Project {
+        Project {
+            id: 1,
+            slug: "p".into(),
+            name: "p".into(),
+            scale: "lore4".into(),
+            scale_labels: vec!["L1".into(), "L2".into(), "L3".into(), "L4".into()],
+            overlap_k: 3,
+            task: "judge".into(),
+            gold_rate: 0.05,
+            lease_seconds: 600,
+        }
+    }
+
+    fn input(label: &str, key: &str) -> JudgmentInput {
+        JudgmentInput {
+            pair_id: 1,
+            lease_id: None,
+            label: label.into(),
+            rules: vec![],
+            rationale: None,
+            duration_ms: Some(1200),
+            guideline_version_id: None,
+            idempotency_key: key.into(),
+        }
+    }
+
+    #[test]
+    fn labels_must_be_on_the_scale_and_keys_present() {
+        assert!(validate_judgment(&project(), &input("L3", "k1")).is_ok());
+        assert!(matches!(
+            validate_judgment(&project(), &input("Exact", "k1")),
+            Err(QueueError::Invalid(m)) if m.contains("Exact")
+        ));
+        assert!(matches!(
+            validate_judgment(&project(), &input("L3", "  ")),
+            Err(QueueError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn gold_arrives_at_the_project_rate() {
+        assert!(wants_gold(0.05, 0.01));
+        assert!(!wants_gold(0.05, 0.05));
+        assert!(!wants_gold(0.0, 0.0));
+        let draws = (0..10_000).map(|i| f64::from(i) / 10_000.0);
+        let gold = draws.filter(|&d| wants_gold(0.05, d)).count();
+        assert_eq!(gold, 500);
+    }
+}
