@@ -198,6 +198,14 @@ CREATE TABLE adjudications (
 );
 CREATE INDEX adjudications_pair ON adjudications (pair_id, created_at);
 
+-- Login sessions (tower-sessions records): the cookie holds the id, the row the data.
+CREATE TABLE sessions (
+    id         TEXT PRIMARY KEY,
+    data       TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY,
     at          INTEGER NOT NULL,

@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// `scripts/dev build` writes.
     #[arg(long, env = "RELABEL_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
     pub site_root: PathBuf,
+    /// Mark the session cookie Secure: turn on when serving behind HTTPS.
+    #[arg(long, env = "RELABEL_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// What to import.
@@ -238,10 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => {
-            let state = AppState::new(store.clone(), &args.site_root);
-            web::serve(state, args.addr).await
-        }
+        Command::Serve(args) => serve(store, &args).await,
         Command::Import(ImportCommand::Pairs(args)) => import_pairs(store, args).await,
         Command::Project(ProjectCommand::Create(args)) => {
             let new = NewProject {
@@ -272,10 +272,15 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!("open http://{}/", args.serve.addr);
-            let state = AppState::new(store.clone(), &args.serve.site_root);
-            web::serve(state, args.serve.addr).await
+            serve(store, &args.serve).await
         }
     }
+}
+
+async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut state = AppState::new(store.clone(), &args.site_root);
+    state.secure_cookies = args.secure_cookies;
+    web::serve(state, args.addr).await
 }
 
 async fn project_or_fail(

@@ -20,7 +20,7 @@ pub struct Claim {
 }
 
 /// Whether a cited rule decided the label by applying or by being violated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleVerdict {
     /// The rule applies to this pair.
@@ -30,7 +30,7 @@ pub enum RuleVerdict {
 }
 
 /// One rule cited in a judgment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleCitation {
     /// The rule's stable id, such as `R-BRAND-01`.
     pub id: String,

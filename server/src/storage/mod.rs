@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use relabel_frontend::types::ProjectSummary;
+use relabel_frontend::types::{PairView, ProjectSummary};
 use serde::Serialize;
 
 use crate::auth::Role;
@@ -192,6 +192,20 @@ pub trait Store: Send + Sync {
         reason: Option<&str>,
         now: i64,
     ) -> Result<(), QueueError>;
+    /// A pair of the project as an annotator sees it.
+    async fn pair_view(
+        &self,
+        project: &Project,
+        pair_id: i64,
+    ) -> Result<Option<PairView>, StoreError>;
+    /// The user with this id, if any.
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
+    /// Stores a login session's record (JSON) until `expires_at`.
+    async fn save_session(&self, id: &str, data: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// A session's record, unless it has expired by `now`.
+    async fn load_session(&self, id: &str, now: i64) -> Result<Option<String>, StoreError>;
+    /// Forgets a session.
+    async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
     /// Every judgment in the project, revisions included, by id.
     async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.

@@ -40,7 +40,7 @@ macro_rules! impl_store {
         use std::collections::{BTreeMap, HashMap};
 
         use async_trait::async_trait;
-        use relabel_frontend::types::ProjectSummary;
+        use relabel_frontend::types::{CotView, ItemView, PairView, ProjectSummary};
         use sqlx::{QueryBuilder, Row, Transaction};
 
         use $crate::bands::{BandCuts, assign_bands};
@@ -647,6 +647,110 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
+                Ok(())
+            }
+
+            async fn pair_view(
+                &self,
+                project: &Project,
+                pair_id: i64,
+            ) -> Result<Option<PairView>, StoreError> {
+                type PairRow = (
+                    String, String, String, String, String, String,
+                    Option<f64>, String, Option<String>,
+                );
+                let row: Option<PairRow> = sqlx::query_as(
+                    "SELECT q.text, q.band, i.external_id, i.title, i.category, i.attributes, \
+                       i.price, i.images, i.description \
+                     FROM pairs p JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
+                     WHERE p.id = $1 AND p.project_id = $2",
+                )
+                .bind(pair_id)
+                .bind(project.id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((query, band, id, title, category, attributes, price, images, description)) = row
+                else {
+                    return Ok(None);
+                };
+                let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
+                let attributes: BTreeMap<String, String> =
+                    serde_json::from_str(&attributes).map_err(|e| corrupt("items.attributes", e))?;
+                let candidates: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT position, text, steps, label FROM cot_candidates WHERE pair_id = $1 ORDER BY position",
+                )
+                .bind(pair_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let cot = candidates
+                    .into_iter()
+                    .map(|(position, text, steps, label)| {
+                        Ok(CotView {
+                            position,
+                            steps: serde_json::from_str(&steps).map_err(|e| corrupt("cot_candidates.steps", e))?,
+                            text,
+                            label,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(Some(PairView {
+                    pair_id,
+                    query,
+                    band,
+                    item: ItemView {
+                        id,
+                        title,
+                        category: serde_json::from_str(&category).map_err(|e| corrupt("items.category", e))?,
+                        attributes: attributes.into_iter().collect(),
+                        price,
+                        images: serde_json::from_str(&images).map_err(|e| corrupt("items.images", e))?,
+                        description,
+                    },
+                    cot,
+                }))
+            }
+
+            async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+                let row: Option<(i64, String, String, bool)> = sqlx::query_as(
+                    "SELECT id, name, password_hash, disabled FROM users WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(id, name, password_hash, disabled)| User {
+                    id,
+                    name,
+                    password_hash,
+                    disabled,
+                }))
+            }
+
+            async fn save_session(&self, id: &str, data: &str, expires_at: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                )
+                .bind(id)
+                .bind(data)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn load_session(&self, id: &str, now: i64) -> Result<Option<String>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT data FROM sessions WHERE id = $1 AND expires_at > $2")
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 

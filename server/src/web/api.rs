@@ -5,16 +5,40 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::CurrentUser;
 use super::error::AppError;
 
-/// `GET /api/v1/health`: the server is up and which database it uses.
+/// The server is up, and which database it uses.
+#[utoipa::path(
+    get,
+    path = "/api/v1/health",
+    responses((status = 200, description = "Up"))
+)]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "backend": state.store.backend() }))
 }
 
-/// `GET /api/v1/projects`: every project with its counts.
-pub async fn list_projects(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    let projects = state.store.list_projects().await?;
+/// The projects the caller is a member of (a site admin sees all), with their counts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    responses(
+        (status = 200, description = "`{\"projects\": [ProjectSummary]}`"),
+        (status = 401, description = "Not logged in")
+    )
+)]
+pub async fn list_projects(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, AppError> {
+    let mut projects = Vec::new();
+    for summary in state.store.list_projects().await? {
+        if let Some(project) = state.store.project(&summary.slug).await?
+            && user.is_member(&project)
+        {
+            projects.push(summary);
+        }
+    }
     Ok(Json(json!({ "projects": projects })))
 }
 

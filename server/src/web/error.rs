@@ -25,6 +25,15 @@ pub enum AppError {
     /// The request conflicts with stored state.
     #[error("{0}")]
     Conflict(String),
+    /// Not logged in (or the session ended).
+    #[error("log in first")]
+    Unauthorized,
+    /// Logged in, but this role or project does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts; try again in {0} s")]
+    TooManyRequests(u64),
     /// Something failed inside the server; the cause is logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -36,6 +45,9 @@ impl AppError {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -51,6 +63,18 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::queue::QueueError> for AppError {
+    fn from(err: crate::queue::QueueError) -> Self {
+        use crate::queue::QueueError as Q;
+        match err {
+            Q::NotFound => Self::NotFound,
+            Q::Invalid(message) => Self::BadRequest(message),
+            Q::Store(e) => e.into(),
+            conflict => Self::Conflict(conflict.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
@@ -58,6 +82,14 @@ impl IntoResponse for AppError {
             tracing::error!(%cause, "request failed");
         }
         let body = json!({ "error": { "code": code, "message": self.to_string() } });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::TooManyRequests(seconds) = self
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }

@@ -3,8 +3,12 @@
 //! `/pkg/relabel.js` + `/pkg/relabel_bg.wasm`), its server functions under `/rpc`, the
 //! JSON API under `/api/v1`, and the stylesheet.
 
+pub mod annotate;
 pub mod api;
+pub mod auth;
 pub mod error;
+pub mod openapi;
+pub mod sessions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,13 +19,15 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use relabel_frontend::app::{App, shell};
 use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
 use relabel_frontend::types::ProjectSummary;
 use tower_http::services::ServeDir;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::storage::SharedStore;
 
@@ -38,6 +44,10 @@ pub struct AppState {
     pub store: SharedStore,
     /// Leptos' settings (where the wasm bundle is, its file names).
     pub leptos: LeptosOptions,
+    /// Login attempts per account and per address.
+    pub login_limits: Arc<auth::LoginLimits>,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -54,7 +64,12 @@ impl AppState {
             .site_root(site_root.display().to_string())
             .site_pkg_dir("pkg")
             .build();
-        Self { store, leptos }
+        Self {
+            store,
+            leptos,
+            login_limits: Arc::new(auth::LoginLimits::default()),
+            secure_cookies: false,
+        }
     }
 
     /// The folder the wasm bundle is served from.
@@ -91,8 +106,22 @@ pub fn app(state: AppState) -> Router {
     };
     let api = Router::new()
         .route("/v1/health", get(api::health))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route(
+            "/v1/session",
+            get(auth::whoami).post(auth::login).delete(auth::logout),
+        )
         .route("/v1/projects", get(api::list_projects))
+        .route("/v1/projects/{slug}/next", post(annotate::next))
+        .route("/v1/projects/{slug}/judgments", post(annotate::submit))
+        .route("/v1/projects/{slug}/skips", post(annotate::skip))
         .fallback(api::not_found);
+    let sessions = SessionManagerLayer::new(sessions::DbSessionStore(state.store.clone()))
+        .with_name("relabel_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(2)));
     Router::new()
         .nest("/api", api)
         .route("/style/main.css", get(stylesheet))
@@ -108,6 +137,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(move |request: axum::extract::Request| async move {
             page_not_found(request).await.into_response()
         })
+        .layer(axum::middleware::from_fn(auth::same_origin_writes))
+        .layer(sessions)
         .with_state(state)
 }
 
@@ -140,9 +171,12 @@ pub async fn serve(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
         state.store.backend()
     );
     let store = state.store.clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     store.close().await;
     Ok(())
 }

@@ -1,0 +1,180 @@
+//! The annotator's JSON API: take the next pair, submit a judgment, skip.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use relabel_frontend::types::PairView;
+
+use super::AppState;
+use super::auth::{ApiJson, CurrentUser, project_for};
+use super::error::AppError;
+use crate::auth::Role;
+use crate::queue::{self, JudgmentInput, RuleCitation};
+
+/// A pair handed out, with the lease to quote when submitting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextPair {
+    /// The lease on the pair.
+    pub lease_id: i64,
+    /// When the lease ends (Unix epoch milliseconds).
+    pub expires_at: i64,
+    /// The pair.
+    pub pair: PairView,
+}
+
+/// `POST .../judgments`: a first judgment of a pair, or with `revise` a revision.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The pair.
+    pub pair_id: i64,
+    /// The lease from `next`.
+    pub lease_id: Option<i64>,
+    /// A label on the project's scale.
+    pub label: String,
+    /// The rules that decided the label.
+    #[serde(default)]
+    pub rules: Vec<RuleCitation>,
+    /// Why, in the annotator's words.
+    pub rationale: Option<String>,
+    /// Time spent, in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// The guideline version shown.
+    pub guideline_version_id: Option<i64>,
+    /// Made by the client once per judgment; resending it stores nothing new.
+    pub idempotency_key: String,
+    /// True to revise the caller's judgment of this pair.
+    #[serde(default)]
+    pub revise: bool,
+}
+
+/// What a submit stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitResponse {
+    /// The judgment's id.
+    pub judgment_id: i64,
+    /// 1 for a first judgment, higher for revisions.
+    pub revision: i64,
+    /// True when this key had been stored before (nothing new was stored).
+    pub replayed: bool,
+}
+
+/// `POST .../skips`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRequest {
+    /// The pair.
+    pub pair_id: i64,
+    /// Why, optionally.
+    pub reason: Option<String>,
+}
+
+/// Hands the caller their next pair and leases it. A POST, because it changes state: it
+/// creates the lease (a GET could be prefetched or replayed by a browser).
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/next",
+    params(("slug" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The next pair and its lease", body = NextPair),
+        (status = 204, description = "Nothing left for you in this project"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an annotator of this project")
+    )
+)]
+pub async fn next(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let project = project_for(&state, &user, &slug, &[Role::Annotator]).await?;
+    let Some(claim) = queue::next_pair(state.store.as_ref(), &project, user.id).await? else {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    };
+    let pair = state
+        .store
+        .pair_view(&project, claim.pair_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(NextPair {
+        lease_id: claim.lease_id,
+        expires_at: claim.expires_at,
+        pair,
+    })
+    .into_response())
+}
+
+/// Stores a judgment; 200 only after it is committed. Idempotent by `idempotency_key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/judgments",
+    params(("slug" = String, Path, description = "The project")),
+    request_body = SubmitRequest,
+    responses(
+        (status = 200, description = "Stored (or replayed)", body = SubmitResponse),
+        (status = 400, description = "Malformed judgment"),
+        (status = 403, description = "Not an annotator of this project"),
+        (status = 409, description = "Judged already, lease expired, or key reused")
+    )
+)]
+pub async fn submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<SubmitRequest>,
+) -> Result<Json<SubmitResponse>, AppError> {
+    let project = project_for(&state, &user, &slug, &[Role::Annotator]).await?;
+    let input = JudgmentInput {
+        pair_id: body.pair_id,
+        lease_id: body.lease_id,
+        label: body.label,
+        rules: body.rules,
+        rationale: body.rationale,
+        duration_ms: body.duration_ms,
+        guideline_version_id: body.guideline_version_id,
+        idempotency_key: body.idempotency_key,
+    };
+    let stored = if body.revise {
+        queue::revise(state.store.as_ref(), &project, user.id, &input).await?
+    } else {
+        queue::submit(state.store.as_ref(), &project, user.id, &input).await?
+    };
+    Ok(Json(SubmitResponse {
+        judgment_id: stored.judgment_id,
+        revision: stored.revision,
+        replayed: stored.replayed,
+    }))
+}
+
+/// Skips a pair: released, and never shown to the caller again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/skips",
+    params(("slug" = String, Path, description = "The project")),
+    request_body = SkipRequest,
+    responses(
+        (status = 204, description = "Skipped"),
+        (status = 403, description = "Not an annotator of this project"),
+        (status = 409, description = "Judged already")
+    )
+)]
+pub async fn skip(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<SkipRequest>,
+) -> Result<axum::http::StatusCode, AppError> {
+    let project = project_for(&state, &user, &slug, &[Role::Annotator]).await?;
+    queue::skip(
+        state.store.as_ref(),
+        &project,
+        user.id,
+        body.pair_id,
+        body.reason.as_deref(),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,390 @@
+//! Logging in and out, who the caller is, what they may do, and the guards every
+//! request passes: login rate limits, the session's absolute lifetime, and the refusal
+//! of cross-origin writes.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::AppError;
+use crate::auth::{Role, verify_password};
+use crate::domain::{Project, now_ms};
+use crate::storage::Membership;
+
+/// A session ends this long after login, however active (idle expiry is the cookie's).
+pub const ABSOLUTE_SESSION_MS: i64 = 12 * 60 * 60 * 1000;
+const SESSION_USER: &str = "user_id";
+const SESSION_LOGIN_AT: &str = "login_at";
+
+/// Login attempts allowed per minute, per account and per client address.
+#[derive(Debug)]
+pub struct LoginLimits {
+    per_account: DefaultKeyedRateLimiter<String>,
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl LoginLimits {
+    /// `per_account` attempts a minute for one user name, `per_address` for one address.
+    pub fn new(per_account: u32, per_address: u32) -> Self {
+        let quota =
+            |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        Self {
+            per_account: RateLimiter::keyed(quota(per_account)),
+            per_address: RateLimiter::keyed(quota(per_address)),
+        }
+    }
+
+    /// Counts one attempt; the seconds to wait when over a limit.
+    fn check(&self, account: &str, address: Option<IpAddr>) -> Result<(), u64> {
+        let wait = |not_until: governor::NotUntil<governor::clock::QuantaInstant>| {
+            not_until
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
+                .as_secs()
+                .max(1)
+        };
+        if let Some(ip) = address {
+            self.per_address.check_key(&ip).map_err(wait)?;
+        }
+        self.per_account
+            .check_key(&account.to_lowercase())
+            .map_err(wait)
+    }
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self::new(10, 30)
+    }
+}
+
+/// A JSON body whose rejection answers in the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| Self(v))
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// `POST /api/v1/session`'s body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Who is logged in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// User id.
+    pub user_id: i64,
+    /// User name.
+    pub username: String,
+    /// Roles held: `[project id or null, role]`.
+    pub roles: Vec<RoleView>,
+}
+
+/// One role the user holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleView {
+    /// The project's id, or null for every project.
+    pub project_id: Option<i64>,
+    /// admin, guideline_editor, reviewer or annotator.
+    pub role: String,
+}
+
+/// The logged-in caller, with their roles.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// User id.
+    pub id: i64,
+    /// User name.
+    pub name: String,
+    /// Roles held.
+    pub memberships: Vec<Membership>,
+}
+
+impl CurrentUser {
+    /// Whether the user holds one of `roles` in `project` (a site admin holds admin everywhere).
+    pub fn holds(&self, project: &Project, roles: &[Role]) -> bool {
+        self.memberships.iter().any(|m| {
+            roles.contains(&m.role)
+                && (m.project_id == Some(project.id)
+                    || (m.project_id.is_none() && m.role == Role::Admin))
+        })
+    }
+
+    /// Whether the user may see the project at all.
+    pub fn is_member(&self, project: &Project) -> bool {
+        self.memberships.iter().any(|m| {
+            m.project_id == Some(project.id) || (m.project_id.is_none() && m.role == Role::Admin)
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Internal("the session layer is missing".into()))?;
+        let read = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
+        let user_id: Option<i64> = session.get(SESSION_USER).await.map_err(read)?;
+        let login_at: Option<i64> = session.get(SESSION_LOGIN_AT).await.map_err(read)?;
+        let (Some(user_id), Some(login_at)) = (user_id, login_at) else {
+            return Err(AppError::Unauthorized);
+        };
+        if now_ms() - login_at > ABSOLUTE_SESSION_MS {
+            session.flush().await.map_err(read)?;
+            return Err(AppError::Unauthorized);
+        }
+        let user = match state.store.user_by_id(user_id).await? {
+            Some(u) if !u.disabled => u,
+            _ => {
+                session.flush().await.map_err(read)?;
+                return Err(AppError::Unauthorized);
+            }
+        };
+        let memberships = state.store.memberships(user.id).await?;
+        Ok(Self {
+            id: user.id,
+            name: user.name,
+            memberships,
+        })
+    }
+}
+
+/// The project named by `slug`, if the caller holds one of `roles` in it. A project that
+/// does not exist answers the same 403 as one the caller may not use, so its existence
+/// does not leak.
+pub async fn project_for(
+    state: &AppState,
+    user: &CurrentUser,
+    slug: &str,
+    roles: &[Role],
+) -> Result<Project, AppError> {
+    let denied = || AppError::Forbidden(format!("you have no access to project {slug:?} for this"));
+    match state.store.project(slug).await? {
+        Some(project) if user.holds(&project, roles) => Ok(project),
+        _ => Err(denied()),
+    }
+}
+
+fn client_address(parts: &axum::http::Extensions) -> Option<IpAddr> {
+    parts.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+fn session_info(user_id: i64, username: String, memberships: &[Membership]) -> SessionInfo {
+    SessionInfo {
+        user_id,
+        username,
+        roles: memberships
+            .iter()
+            .map(|m| RoleView {
+                project_id: m.project_id,
+                role: m.role.as_str().to_owned(),
+            })
+            .collect(),
+    }
+}
+
+/// A hash to verify against when the user does not exist, so a wrong name takes as
+/// long as a wrong password.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::auth::hash_password(&crate::auth::generate_password()).unwrap_or_default()
+});
+
+/// Logs in: checks the rate limits, verifies the password (on a blocking thread),
+/// cycles the session id and remembers the user.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = SessionInfo),
+        (status = 401, description = "Wrong user name or password"),
+        (status = 429, description = "Too many attempts")
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Result<Json<SessionInfo>, AppError> {
+    let address = client_address(request.extensions());
+    let ApiJson(body) = ApiJson::<LoginRequest>::from_request(request, &state).await?;
+    state
+        .login_limits
+        .check(&body.username, address)
+        .map_err(AppError::TooManyRequests)?;
+    let user = state.store.user_by_name(&body.username).await?;
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let password = body.password;
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let user = match user {
+        Some(u) if matches && !u.disabled => u,
+        _ => {
+            tracing::info!(username = %body.username, "failed login");
+            return Err(AppError::Unauthorized);
+        }
+    };
+    let fail = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
+    // A new id at login: an id planted before login is worth nothing after it.
+    session.cycle_id().await.map_err(fail)?;
+    session.insert(SESSION_USER, user.id).await.map_err(fail)?;
+    session
+        .insert(SESSION_LOGIN_AT, now_ms())
+        .await
+        .map_err(fail)?;
+    let memberships = state.store.memberships(user.id).await?;
+    Ok(Json(session_info(user.id, user.name, &memberships)))
+}
+
+/// Logs out: the session is deleted and its cookie cleared.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    responses((status = 204, description = "Logged out"))
+)]
+pub async fn logout(session: Session) -> Result<StatusCode, AppError> {
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who is logged in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    responses(
+        (status = 200, description = "The logged-in user", body = SessionInfo),
+        (status = 401, description = "Not logged in")
+    )
+)]
+pub async fn whoami(user: CurrentUser) -> Json<SessionInfo> {
+    Json(session_info(user.id, user.name, &user.memberships))
+}
+
+/// Refuses a state-changing request that another site's page sent: its `Origin` (or
+/// `Sec-Fetch-Site: cross-site`) does not match this server. Clients that send neither
+/// (scripts, the CLI) pass.
+pub async fn same_origin_writes(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    if is_cross_origin(request.headers()) {
+        return AppError::Forbidden("cross-origin requests may not change anything".into())
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_origin(headers: &HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site")
+    {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| url::Url::parse(o).ok())
+        .map(|u| match u.port() {
+            Some(port) => format!("{}:{port}", u.host_str().unwrap_or_default()),
+            None => u.host_str().unwrap_or_default().to_owned(),
+        });
+    match (origin_host, host) {
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_foreign_origins_are_cross_origin() {
+        assert!(!is_cross_origin(&headers(&[("host", "127.0.0.1:3000")])));
+        assert!(!is_cross_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "null")
+        ])));
+        assert!(is_cross_origin(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+    }
+
+    #[test]
+    fn the_account_limit_counts_attempts() {
+        let limits = LoginLimits::new(3, 100);
+        for _ in 0..3 {
+            assert!(limits.check("Ana", None).is_ok());
+        }
+        assert!(
+            limits.check("ana", None).is_err(),
+            "names are compared case-insensitively"
+        );
+        assert!(limits.check("bob", None).is_ok());
+    }
+}

@@ -1,0 +1,32 @@
+//! The OpenAPI document of `/api/v1`, generated from the handlers and their types.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::{annotate, api, auth};
+
+/// The API description served at `/api/v1/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "relabel",
+        description = "Label e-commerce search relevance; the annotator's and scripts' API. \
+                       Errors are `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    paths(
+        api::health,
+        api::list_projects,
+        auth::login,
+        auth::logout,
+        auth::whoami,
+        annotate::next,
+        annotate::submit,
+        annotate::skip
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
