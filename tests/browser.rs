@@ -20,6 +20,8 @@ use fantoccini::{ClientBuilder, Locator};
 use relabel::web::{AppState, app};
 use support::{TestDb, project};
 
+const PASSWORD: &str = "a long enough password";
+
 /// A chromedriver process, stopped when dropped.
 struct Driver(Child);
 
@@ -66,7 +68,7 @@ async fn wait_for_text(
 }
 
 #[tokio::test]
-async fn the_project_list_hydrates_and_the_filter_responds() {
+async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
     let bundle = site_root().join("pkg/relabel_bg.wasm");
     assert!(
         bundle.exists(),
@@ -75,9 +77,18 @@ async fn the_project_list_hydrates_and_the_filter_responds() {
     );
 
     let db = TestDb::sqlite().await;
-    project(&db.store, "running-shoes").await;
-    project(&db.store, "headphones").await;
+    let shoes = project(&db.store, "running-shoes").await;
+    let headphones = project(&db.store, "headphones").await;
     project(&db.store, "cookware").await;
+    // ana annotates two of the three projects: the third must not be listed for her.
+    let hash = relabel::auth::hash_password(PASSWORD).unwrap();
+    let ana = db.store.create_user("ana", &hash).await.unwrap();
+    for p in [&shoes, &headphones] {
+        db.store
+            .grant_role(ana, Some(p.id), relabel::auth::Role::Annotator)
+            .await
+            .unwrap();
+    }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -122,14 +133,42 @@ async fn the_project_list_hydrates_and_the_filter_responds() {
     };
 
     let outcome: Result<(), String> = async {
+        let fail = |e: fantoccini::error::CmdError| e.to_string();
         client
             .goto(&format!("http://{addr}/"))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(fail)?;
+        // Anonymous: asked to log in, nothing listed.
+        client
+            .find(Locator::Css("#log-in-first a"))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+        client
+            .wait()
+            .for_element(Locator::Css("#password"))
+            .await
+            .map_err(fail)?;
+        client
+            .find(Locator::Css("#username"))
+            .await
+            .map_err(fail)?
+            .send_keys("ana")
+            .await
+            .map_err(fail)?;
+        client
+            .find(Locator::Css("#password"))
+            .await
+            .map_err(fail)?
+            .send_keys(&format!("{PASSWORD}\n"))
+            .await
+            .map_err(fail)?;
         wait_for_text(
             &client,
             "#project-count",
-            "Showing 3 of 3 projects",
+            "Showing 2 of 2 projects",
             Duration::from_secs(20),
         )
         .await?;
@@ -146,7 +185,7 @@ async fn the_project_list_hydrates_and_the_filter_responds() {
             if wait_for_text(
                 &client,
                 "#project-count",
-                "Showing 1 of 3 projects",
+                "Showing 1 of 2 projects",
                 Duration::from_secs(2),
             )
             .await

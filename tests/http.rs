@@ -39,12 +39,48 @@ fn state(db: &TestDb) -> AppState {
     AppState::new(db.store.clone(), std::path::Path::new("target/site"))
 }
 
+const PASSWORD: &str = "a long enough password";
+
+/// Creates a site admin and logs in; the session cookie to send.
+async fn admin_cookie(db: &TestDb, st: &AppState) -> String {
+    let hash = relabel::auth::hash_password(PASSWORD).unwrap();
+    let id = db.store.create_user("boss", &hash).await.unwrap();
+    db.store
+        .grant_role(id, None, relabel::auth::Role::Admin)
+        .await
+        .unwrap();
+    let login = Request::post("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::json!({ "username": "boss", "password": PASSWORD }).to_string(),
+        ))
+        .unwrap();
+    let response = app(st.clone()).oneshot(login).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn get_as(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_project_list_is_rendered_on_the_server_from_the_database() {
     each_backend(|db: TestDb| async move {
         project(&db.store, "running-shoes").await;
         project(&db.store, "headphones").await;
-        let (status, content_type, html) = call(&state(&db), get("/")).await;
+        let st = state(&db);
+        let cookie = admin_cookie(&db, &st).await;
+        let (status, content_type, html) = call(&st, get_as("/", &cookie)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(content_type.starts_with("text/html"), "{content_type}");
         // Rows come from the database, in slug order, before any script runs.
@@ -66,9 +102,29 @@ async fn the_project_list_is_rendered_on_the_server_from_the_database() {
 }
 
 #[tokio::test]
+async fn anonymous_visitors_are_asked_to_log_in_and_see_no_projects() {
+    let db = TestDb::sqlite().await;
+    project(&db.store, "secret-project").await;
+    let (status, _, html) = call(&state(&db), get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("to see your projects"), "{html}");
+    assert!(html.contains(r#"href="/login""#));
+    assert!(
+        !html.contains("secret-project"),
+        "a project leaked to an anonymous visitor"
+    );
+    let (status, _, html) = call(&state(&db), get("/login")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"type="password""#), "{html}");
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn an_empty_installation_says_how_to_start() {
     let db = TestDb::sqlite().await;
-    let (status, _, html) = call(&state(&db), get("/")).await;
+    let st = state(&db);
+    let cookie = admin_cookie(&db, &st).await;
+    let (status, _, html) = call(&st, get_as("/", &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No projects yet"), "{html}");
     assert!(html.contains("relabel demo"));
@@ -88,12 +144,17 @@ async fn project_names_are_escaped_not_rendered_as_html() {
         })
         .await
         .unwrap();
-    let (_, _, html) = call(&state(&db), get("/")).await;
+    let st = state(&db);
+    let cookie = admin_cookie(&db, &st).await;
+    let (_, _, html) = call(&st, get_as("/", &cookie)).await;
     assert!(
         !html.contains("<script>alert(1)</script>"),
         "name rendered as HTML"
     );
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
     db.finish().await;
 }
 
@@ -118,19 +179,27 @@ async fn the_api_answers_health_and_errors_have_one_shape() {
 }
 
 #[tokio::test]
-async fn the_server_function_answers_posts_only() {
+async fn the_server_function_answers_posts_from_logged_in_users_only() {
     let db = TestDb::sqlite().await;
     project(&db.store, "shoes").await;
     let st = state(&db);
-    let post = Request::post("/rpc/projects/list")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::empty())
-        .unwrap();
-    let (status, _, body) = call(&st, post).await;
+    let post = |cookie: Option<&str>| {
+        let mut request = Request::post("/rpc/projects/list")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            request = request.header(header::COOKIE, c);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (status, _, body) = call(&st, post(None)).await;
+    assert_ne!(status, StatusCode::OK, "anonymous call answered: {body}");
+    assert!(body.contains("Unauthorized"), "{body}");
+    let cookie = admin_cookie(&db, &st).await;
+    let (status, _, body) = call(&st, post(Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json[0]["slug"], "shoes");
-    let (status, _, _) = call(&st, get("/rpc/projects/list")).await;
+    let (status, _, _) = call(&st, get_as("/rpc/projects/list", &cookie)).await;
     assert_ne!(status, StatusCode::OK, "a GET reached the server function");
     db.finish().await;
 }

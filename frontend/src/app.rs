@@ -5,7 +5,10 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::error::AppFnError;
 use crate::server_fns::projects::list::list_projects;
+use crate::server_fns::session::login::Login;
+use crate::server_fns::session::logout::Logout;
 use crate::types::ProjectSummary;
 
 /// The HTML document around the app; the server renders it for every page.
@@ -39,10 +42,12 @@ pub fn App() -> impl IntoView {
                     "relabel"
                 </a>
                 <span class="tagline">"search relevance labels and CoT rankings"</span>
+                <LogoutButton />
             </header>
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=ProjectsPage />
+                    <Route path=path!("/login") view=LoginPage />
                 </Routes>
             </main>
         </Router>
@@ -88,6 +93,15 @@ fn ProjectsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match projects.await {
                         Ok(list) => view! { <ProjectTable list filter /> }.into_any(),
+                        Err(AppFnError::Unauthorized) => {
+                            view! {
+                                <p class="empty" id="log-in-first">
+                                    <a href="/login">"Log in"</a>
+                                    " to see your projects."
+                                </p>
+                            }
+                                .into_any()
+                        }
                         Err(err) => {
                             view! {
                                 <p class="error" role="alert">
@@ -100,6 +114,60 @@ fn ProjectsPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The login form: works as a plain form post, and without a page load once hydrated.
+#[component]
+fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let failure = move || {
+        login
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|err| err.to_string())
+    };
+    view! {
+        <section class="login">
+            <h1>"Log in"</h1>
+            <ActionForm action=login>
+                <label>
+                    "User name" <input type="text" name="username" id="username" autocomplete="username" required />
+                </label>
+                <label>
+                    "Password"
+                    <input
+                        type="password"
+                        name="password"
+                        id="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                </label>
+                <button type="submit" id="log-in">
+                    "Log in"
+                </button>
+            </ActionForm>
+            <Show when=move || failure().is_some()>
+                <p class="error" role="alert" id="login-error">
+                    {failure}
+                </p>
+            </Show>
+        </section>
+    }
+}
+
+/// Logs out; shown in the top bar.
+#[component]
+fn LogoutButton() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout attr:class="logout">
+            <button type="submit" id="log-out">
+                "Log out"
+            </button>
+        </ActionForm>
     }
 }
 

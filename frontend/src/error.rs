@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 /// Why a server function failed, as the browser sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppFnError {
+    /// Nobody is logged in.
+    #[error("log in first")]
+    Unauthorized,
+    /// The login was refused.
+    #[error("wrong user name or password")]
+    BadCredentials,
+    /// Too many login attempts.
+    #[error("too many attempts; try again in {0} s")]
+    TooManyAttempts(u64),
     /// The storage layer failed; the cause is in the server log.
     #[error("the server could not read its database; try again")]
     Storage,
@@ -24,4 +33,31 @@ impl FromServerFnError for AppFnError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         Self::Transport(value)
     }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::backend::BackendError> for AppFnError {
+    fn from(err: crate::backend::BackendError) -> Self {
+        use crate::backend::BackendError as B;
+        match err {
+            B::Unauthorized => Self::Unauthorized,
+            B::BadCredentials => Self::BadCredentials,
+            B::TooManyAttempts(s) => Self::TooManyAttempts(s),
+            B::Failed(cause) => {
+                leptos::logging::error!("server function failed: {cause}");
+                Self::Storage
+            }
+        }
+    }
+}
+
+/// The backend and the request's parts, for a server function running on the server.
+#[cfg(feature = "ssr")]
+pub fn server_context() -> Result<(crate::backend::SharedBackend, http::request::Parts), AppFnError>
+{
+    use leptos::prelude::use_context;
+    let backend =
+        use_context::<crate::backend::SharedBackend>().ok_or(AppFnError::Misconfigured)?;
+    let parts = use_context::<http::request::Parts>().ok_or(AppFnError::Misconfigured)?;
+    Ok((backend, parts))
 }

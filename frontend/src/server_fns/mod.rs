@@ -2,3 +2,4 @@
 //! browser to the [`crate::backend::Backend`] the server provides.
 
 pub mod projects;
+pub mod session;

@@ -31,14 +31,7 @@ pub async fn list_projects(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Json<Value>, AppError> {
-    let mut projects = Vec::new();
-    for summary in state.store.list_projects().await? {
-        if let Some(project) = state.store.project(&summary.slug).await?
-            && user.is_member(&project)
-        {
-            projects.push(summary);
-        }
-    }
+    let projects = super::auth::visible_projects(&state, &user).await?;
     Ok(Json(json!({ "projects": projects })))
 }
 

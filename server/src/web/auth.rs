@@ -156,30 +156,52 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Internal("the session layer is missing".into()))?;
-        let read = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
-        let user_id: Option<i64> = session.get(SESSION_USER).await.map_err(read)?;
-        let login_at: Option<i64> = session.get(SESSION_LOGIN_AT).await.map_err(read)?;
-        let (Some(user_id), Some(login_at)) = (user_id, login_at) else {
-            return Err(AppError::Unauthorized);
-        };
-        if now_ms() - login_at > ABSOLUTE_SESSION_MS {
+        current_user(state, &session).await
+    }
+}
+
+/// The user logged in on `session`: 401 when nobody is, or the session has outlived its
+/// absolute lifetime, or the user was disabled since.
+pub async fn current_user(state: &AppState, session: &Session) -> Result<CurrentUser, AppError> {
+    let read = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
+    let user_id: Option<i64> = session.get(SESSION_USER).await.map_err(read)?;
+    let login_at: Option<i64> = session.get(SESSION_LOGIN_AT).await.map_err(read)?;
+    let (Some(user_id), Some(login_at)) = (user_id, login_at) else {
+        return Err(AppError::Unauthorized);
+    };
+    if now_ms() - login_at > ABSOLUTE_SESSION_MS {
+        session.flush().await.map_err(read)?;
+        return Err(AppError::Unauthorized);
+    }
+    let user = match state.store.user_by_id(user_id).await? {
+        Some(u) if !u.disabled => u,
+        _ => {
             session.flush().await.map_err(read)?;
             return Err(AppError::Unauthorized);
         }
-        let user = match state.store.user_by_id(user_id).await? {
-            Some(u) if !u.disabled => u,
-            _ => {
-                session.flush().await.map_err(read)?;
-                return Err(AppError::Unauthorized);
-            }
-        };
-        let memberships = state.store.memberships(user.id).await?;
-        Ok(Self {
-            id: user.id,
-            name: user.name,
-            memberships,
-        })
+    };
+    let memberships = state.store.memberships(user.id).await?;
+    Ok(CurrentUser {
+        id: user.id,
+        name: user.name,
+        memberships,
+    })
+}
+
+/// The projects `user` may see (a site admin sees all), with their counts.
+pub async fn visible_projects(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<relabel_frontend::types::ProjectSummary>, AppError> {
+    let mut visible = Vec::new();
+    for summary in state.store.list_projects().await? {
+        if let Some(project) = state.store.project(&summary.slug).await?
+            && user.is_member(&project)
+        {
+            visible.push(summary);
+        }
     }
+    Ok(visible)
 }
 
 /// The project named by `slug`, if the caller holds one of `roles` in it. A project that
@@ -198,7 +220,8 @@ pub async fn project_for(
     }
 }
 
-fn client_address(parts: &axum::http::Extensions) -> Option<IpAddr> {
+/// The client's address, when the server was started with connect info.
+pub fn client_address(parts: &axum::http::Extensions) -> Option<IpAddr> {
     parts.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
@@ -241,22 +264,35 @@ pub async fn login(
 ) -> Result<Json<SessionInfo>, AppError> {
     let address = client_address(request.extensions());
     let ApiJson(body) = ApiJson::<LoginRequest>::from_request(request, &state).await?;
+    log_in(&state, &session, address, &body.username, body.password)
+        .await
+        .map(Json)
+}
+
+/// Checks the rate limits, verifies the password (on a blocking thread), cycles the
+/// session id and remembers the user. Shared by the JSON API and the login page.
+pub async fn log_in(
+    state: &AppState,
+    session: &Session,
+    address: Option<IpAddr>,
+    username: &str,
+    password: String,
+) -> Result<SessionInfo, AppError> {
     state
         .login_limits
-        .check(&body.username, address)
+        .check(username, address)
         .map_err(AppError::TooManyRequests)?;
-    let user = state.store.user_by_name(&body.username).await?;
+    let user = state.store.user_by_name(username).await?;
     let hash = user
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = body.password;
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let user = match user {
         Some(u) if matches && !u.disabled => u,
         _ => {
-            tracing::info!(username = %body.username, "failed login");
+            tracing::info!(%username, "failed login");
             return Err(AppError::Unauthorized);
         }
     };
@@ -269,7 +305,7 @@ pub async fn login(
         .await
         .map_err(fail)?;
     let memberships = state.store.memberships(user.id).await?;
-    Ok(Json(session_info(user.id, user.name, &memberships)))
+    Ok(session_info(user.id, user.name, &memberships))
 }
 
 /// Logs out: the session is deleted and its cookie cleared.

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use leptos::prelude::*;
@@ -26,6 +27,7 @@ use relabel_frontend::app::{App, shell};
 use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
 use relabel_frontend::types::ProjectSummary;
 use tower_http::services::ServeDir;
+use tower_sessions::Session;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -78,23 +80,66 @@ impl AppState {
     }
 }
 
-/// The app's data needs, answered by the store.
-struct StoreBackend(SharedStore);
+/// The app's data needs, answered with the same services as the JSON API.
+struct StoreBackend(AppState);
+
+impl StoreBackend {
+    fn session(request: &Parts) -> Result<Session, BackendError> {
+        request
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| BackendError::Failed("the session layer is missing".into()))
+    }
+}
+
+fn backend_error(err: error::AppError) -> BackendError {
+    match err {
+        error::AppError::Unauthorized => BackendError::Unauthorized,
+        error::AppError::TooManyRequests(s) => BackendError::TooManyAttempts(s),
+        other => BackendError::Failed(format!("{other:?}")),
+    }
+}
 
 #[async_trait]
 impl Backend for StoreBackend {
-    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, BackendError> {
-        self.0
-            .list_projects()
+    async fn list_projects(&self, request: &Parts) -> Result<Vec<ProjectSummary>, BackendError> {
+        let session = Self::session(request)?;
+        let user = auth::current_user(&self.0, &session)
             .await
-            .map_err(|e| BackendError(e.to_string()))
+            .map_err(backend_error)?;
+        auth::visible_projects(&self.0, &user)
+            .await
+            .map_err(backend_error)
+    }
+
+    async fn login(
+        &self,
+        request: &Parts,
+        username: String,
+        password: String,
+    ) -> Result<String, BackendError> {
+        let session = Self::session(request)?;
+        let address = auth::client_address(&request.extensions);
+        match auth::log_in(&self.0, &session, address, &username, password).await {
+            Ok(info) => Ok(info.username),
+            Err(error::AppError::Unauthorized) => Err(BackendError::BadCredentials),
+            Err(other) => Err(backend_error(other)),
+        }
+    }
+
+    async fn logout(&self, request: &Parts) -> Result<(), BackendError> {
+        Self::session(request)?
+            .flush()
+            .await
+            .map_err(|e| BackendError::Failed(e.to_string()))
     }
 }
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let backend: SharedBackend = Arc::new(StoreBackend(state.store.clone()));
+    let backend: SharedBackend = Arc::new(StoreBackend(state.clone()));
     let leptos = state.leptos.clone();
     let page_not_found = {
         let backend = backend.clone();

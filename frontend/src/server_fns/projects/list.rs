@@ -1,17 +1,13 @@
-//! Lists the projects with their counts.
+//! Lists the caller's projects with their counts.
 
 use leptos::prelude::*;
 
 use crate::error::AppFnError;
 use crate::types::ProjectSummary;
 
-/// Every project with its pair and judgment counts.
+/// The projects the caller may see, with their pair and judgment counts.
 #[server(prefix = "/rpc", endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppFnError> {
-    let backend =
-        use_context::<crate::backend::SharedBackend>().ok_or(AppFnError::Misconfigured)?;
-    backend.list_projects().await.map_err(|err| {
-        leptos::logging::error!("list_projects: {err}");
-        AppFnError::Storage
-    })
+    let (backend, parts) = crate::error::server_context()?;
+    Ok(backend.list_projects(&parts).await?)
 }

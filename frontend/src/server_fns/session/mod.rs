@@ -1,0 +1,4 @@
+//! Server functions about the login session.
+
+pub mod login;
+pub mod logout;
