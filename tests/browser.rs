@@ -1,5 +1,5 @@
-//! The page in real headless Chromium: rendered by the server, then hydrated from the
-//! wasm bundle, proven by a control that only responds once hydrated.
+//! The app in real headless Chromium: rendered by the server, hydrated from the wasm
+//! bundle, logged in through the login form, and labeled with the keyboard alone.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` and the bundle under `target/site/pkg`
 //! (or `RELABEL_SITE_ROOT`); `scripts/dev test` provides all three.
@@ -11,24 +11,30 @@
 
 mod support;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use relabel::auth::Role;
 use relabel::web::{AppState, app};
 use support::{TestDb, project};
 
 const PASSWORD: &str = "a long enough password";
+const ENTER: char = '\u{E007}';
 
-/// A chromedriver process, stopped when dropped.
-struct Driver(Child);
+/// A chromedriver process and its browser profile, stopped when dropped.
+struct Driver {
+    process: Child,
+    _profile: tempfile::TempDir,
+}
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 
@@ -47,63 +53,37 @@ fn site_root() -> PathBuf {
     )
 }
 
-async fn wait_for_text(
-    client: &fantoccini::Client,
-    css: &str,
-    want: &str,
-    within: Duration,
-) -> Result<(), String> {
-    let deadline = Instant::now() + within;
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(el) = client.find(Locator::Css(css)).await {
-            last = el.text().await.unwrap_or_default();
-            if last == want {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("{css} shows {last:?}, expected {want:?}"))
-}
-
-#[tokio::test]
-async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
+/// Serves the app for `db` on a free loopback port.
+async fn serve(db: &TestDb) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let bundle = site_root().join("pkg/relabel_bg.wasm");
     assert!(
         bundle.exists(),
         "{} is missing: build it with `scripts/dev build`",
         bundle.display()
     );
-
-    let db = TestDb::sqlite().await;
-    let shoes = project(&db.store, "running-shoes").await;
-    let headphones = project(&db.store, "headphones").await;
-    project(&db.store, "cookware").await;
-    // ana annotates two of the three projects: the third must not be listed for her.
-    let hash = relabel::auth::hash_password(PASSWORD).unwrap();
-    let ana = db.store.create_user("ana", &hash).await.unwrap();
-    for p in [&shoes, &headphones] {
-        db.store
-            .grant_role(ana, Some(p.id), relabel::auth::Role::Annotator)
-            .await
-            .unwrap();
-    }
-
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app(AppState::new(db.store.clone(), &site_root()));
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, server)
+}
 
+/// Starts chromedriver and a headless Chromium session.
+async fn browser() -> (Client, Driver) {
     let port = free_port();
-    let driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver not found: apt-get install chromium chromium-driver"),
-    );
+    let process = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver not found: apt-get install chromium chromium-driver");
     let profile = tempfile::tempdir().unwrap();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -113,7 +93,7 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,800",
                 format!("--user-data-dir={}", profile.path().display()),
             ]
         }),
@@ -131,9 +111,138 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
+    (
+        client,
+        Driver {
+            process,
+            _profile: profile,
+        },
+    )
+}
+
+fn fail(e: fantoccini::error::CmdError) -> String {
+    e.to_string()
+}
+
+/// Polls `css`'s text (or an attribute) until `ok` holds; what it showed last otherwise.
+async fn wait_for(
+    client: &Client,
+    css: &str,
+    attribute: Option<&str>,
+    within: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let deadline = Instant::now() + within;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(el) = client.find(Locator::Css(css)).await {
+            last = match attribute {
+                Some(a) => el.attr(a).await.ok().flatten().unwrap_or_default(),
+                None => el.text().await.unwrap_or_default(),
+            };
+            if ok(&last) {
+                return Ok(last);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{css} shows {last:?}"))
+}
+
+/// Presses keys one after the other, as a person typing.
+async fn press(client: &Client, keys: &str) -> Result<(), String> {
+    let mut actions = KeyActions::new("keyboard".into());
+    for key in keys.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    client.perform_actions(actions).await.map_err(fail)
+}
+
+/// Logs in through the login form.
+async fn log_in(client: &Client, addr: SocketAddr, name: &str) -> Result<(), String> {
+    client
+        .goto(&format!("http://{addr}/login"))
+        .await
+        .map_err(fail)?;
+    client
+        .wait()
+        .for_element(Locator::Css("#password"))
+        .await
+        .map_err(fail)?;
+    client
+        .find(Locator::Css("#username"))
+        .await
+        .map_err(fail)?
+        .send_keys(name)
+        .await
+        .map_err(fail)?;
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .map_err(fail)?
+        .send_keys(&format!("{PASSWORD}{ENTER}"))
+        .await
+        .map_err(fail)?;
+    wait_for(
+        client,
+        "#project-count",
+        None,
+        Duration::from_secs(20),
+        |t| t.starts_with("Showing"),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// On failure, saves what the browser showed and names the file in the error.
+async fn keep_screenshot_on_failure<T>(
+    client: &Client,
+    outcome: Result<T, String>,
+) -> Result<T, String> {
+    let Err(why) = outcome else { return outcome };
+    let path = std::env::temp_dir().join(format!("relabel-browser-{}.png", std::process::id()));
+    match client.screenshot().await {
+        Ok(png) if std::fs::write(&path, &png).is_ok() => {
+            Err(format!("{why} (screenshot: {})", path.display()))
+        }
+        _ => Err(why),
+    }
+}
+
+async fn user_with_roles(db: &TestDb, name: &str, roles: &[(i64, Role)]) -> i64 {
+    let hash = relabel::auth::hash_password(PASSWORD).unwrap();
+    let id = db.store.create_user(name, &hash).await.unwrap();
+    for (project_id, role) in roles {
+        db.store
+            .grant_role(id, Some(*project_id), *role)
+            .await
+            .unwrap();
+    }
+    id
+}
+
+#[tokio::test]
+async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
+    let db = TestDb::sqlite().await;
+    let shoes = project(&db.store, "running-shoes").await;
+    let headphones = project(&db.store, "headphones").await;
+    project(&db.store, "cookware").await;
+    // ana annotates two of the three projects: the third must not be listed for her.
+    user_with_roles(
+        &db,
+        "ana",
+        &[
+            (shoes.id, Role::Annotator),
+            (headphones.id, Role::Annotator),
+        ],
+    )
+    .await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
 
     let outcome: Result<(), String> = async {
-        let fail = |e: fantoccini::error::CmdError| e.to_string();
         client
             .goto(&format!("http://{addr}/"))
             .await
@@ -142,34 +251,14 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
         client
             .find(Locator::Css("#log-in-first a"))
             .await
-            .map_err(fail)?
-            .click()
-            .await
             .map_err(fail)?;
-        client
-            .wait()
-            .for_element(Locator::Css("#password"))
-            .await
-            .map_err(fail)?;
-        client
-            .find(Locator::Css("#username"))
-            .await
-            .map_err(fail)?
-            .send_keys("ana")
-            .await
-            .map_err(fail)?;
-        client
-            .find(Locator::Css("#password"))
-            .await
-            .map_err(fail)?
-            .send_keys(&format!("{PASSWORD}\n"))
-            .await
-            .map_err(fail)?;
-        wait_for_text(
+        log_in(&client, addr, "ana").await?;
+        wait_for(
             &client,
             "#project-count",
-            "Showing 2 of 2 projects",
+            None,
             Duration::from_secs(20),
+            |t| t == "Showing 2 of 2 projects",
         )
         .await?;
         // Typing changes the list only once the wasm bundle has hydrated the page;
@@ -179,14 +268,15 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
             let input = client
                 .find(Locator::Css("#project-filter"))
                 .await
-                .map_err(|e| e.to_string())?;
-            input.clear().await.map_err(|e| e.to_string())?;
-            input.send_keys("head").await.map_err(|e| e.to_string())?;
-            if wait_for_text(
+                .map_err(fail)?;
+            input.clear().await.map_err(fail)?;
+            input.send_keys("head").await.map_err(fail)?;
+            if wait_for(
                 &client,
                 "#project-count",
-                "Showing 1 of 2 projects",
+                None,
                 Duration::from_secs(2),
+                |t| t == "Showing 1 of 2 projects",
             )
             .await
             .is_ok()
@@ -200,10 +290,10 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
         let rows = client
             .find_all(Locator::Css("tr.project-row"))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(fail)?;
         let mut slugs = Vec::new();
         for row in rows {
-            slugs.push(row.attr("data-slug").await.map_err(|e| e.to_string())?);
+            slugs.push(row.attr("data-slug").await.map_err(fail)?);
         }
         if slugs != [Some("headphones".to_owned())] {
             return Err(format!("rows after filtering: {slugs:?}"));
@@ -212,9 +302,149 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
     }
     .await;
 
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
     let _ = client.close().await;
     drop(driver);
     server.abort();
     db.finish().await;
     outcome.unwrap();
+}
+
+#[tokio::test]
+async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
+    let db = TestDb::sqlite().await;
+    relabel::demo_project::install(db.store.as_ref(), 7)
+        .await
+        .unwrap();
+    let demo = db.store.project("demo").await.unwrap().unwrap();
+    let other = project(&db.store, "other").await;
+    let ana = user_with_roles(&db, "ana", &[(demo.id, Role::Annotator)]).await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
+
+    let pair_now = || async {
+        wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(20),
+            |v| !v.is_empty(),
+        )
+        .await
+    };
+    let next_pair_after = |before: String| {
+        let client = &client;
+        async move {
+            wait_for(
+                client,
+                "#pair",
+                Some("data-pair-id"),
+                Duration::from_secs(20),
+                move |v| !v.is_empty() && v != before,
+            )
+            .await
+        }
+    };
+
+    let outcome: Result<Vec<i64>, String> = async {
+        log_in(&client, addr, "ana").await?;
+        client
+            .goto(&format!("http://{addr}/p/demo/annotate"))
+            .await
+            .map_err(fail)?;
+        let p1 = pair_now().await?;
+        wait_for(&client, ".rules", None, Duration::from_secs(20), |t| {
+            t.contains("R-BRAND-01")
+        })
+        .await?;
+        press(&client, &format!("3{ENTER}")).await?;
+        let p2 = next_pair_after(p1.clone()).await?;
+        // Cite a rule by typing its id in the guideline search, then label and submit.
+        press(&client, "/").await?;
+        press(&client, &format!("R-BRAND-01{ENTER}")).await?;
+        wait_for(&client, "#cited", None, Duration::from_secs(10), |t| {
+            t.contains("R-BRAND-01")
+        })
+        .await?;
+        press(&client, &format!("2{ENTER}")).await?;
+        let p3 = next_pair_after(p2.clone()).await?;
+        press(&client, &format!("4{ENTER}")).await?;
+        let p4 = next_pair_after(p3.clone()).await?;
+        press(&client, "s").await?;
+        let p5 = next_pair_after(p4.clone()).await?;
+        // U brings back the last judged pair; 1 then Enter stores a revision.
+        press(&client, "u").await?;
+        wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(10),
+            |v| v == p3,
+        )
+        .await?;
+        press(&client, &format!("1{ENTER}")).await?;
+        wait_for(&client, "#message", None, Duration::from_secs(10), |t| {
+            t == "Revised."
+        })
+        .await?;
+        // Back on the pair in hand.
+        wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(10),
+            |v| v == p5,
+        )
+        .await?;
+        // Another project's pairs stay closed.
+        client
+            .goto(&format!("http://{addr}/p/other/annotate"))
+            .await
+            .map_err(fail)?;
+        wait_for(&client, "#message", None, Duration::from_secs(20), |t| {
+            t.contains("no access")
+        })
+        .await?;
+        if client.find(Locator::Css("#pair")).await.is_ok() {
+            return Err("a pair of another project was shown".into());
+        }
+        [p1, p2, p3, p4]
+            .iter()
+            .map(|p| p.parse::<i64>().map_err(|e| e.to_string()))
+            .collect()
+    }
+    .await;
+
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    let pairs = outcome.unwrap();
+    let (p1, p2, p3, p4) = (pairs[0], pairs[1], pairs[2], pairs[3]);
+    let rows = db.store.judgments(&demo).await.unwrap();
+    let got: Vec<(i64, i64, &str)> = rows
+        .iter()
+        .map(|r| (r.pair_id, r.revision, r.label.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [(p1, 1, "L3"), (p2, 1, "L2"), (p3, 1, "L4"), (p3, 2, "L1")]
+    );
+    assert!(rows.iter().all(|r| r.user_id == ana));
+    assert!(
+        rows[1].rules_cited.contains("R-BRAND-01"),
+        "{}",
+        rows[1].rules_cited
+    );
+    assert_eq!(rows[0].rules_cited, "[]");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let skipped: Vec<(i64, i64)> = sqlx::query_as("SELECT pair_id, user_id FROM skips")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(skipped, [(p4, ana)]);
+    let _ = other;
+    db.finish().await;
 }

@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=ProjectsPage />
                     <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/p/:slug/annotate") view=crate::workspace::AnnotatePage />
                 </Routes>
             </main>
         </Router>
@@ -219,10 +220,13 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                     key=|p| p.slug.clone()
                     children=move |p| {
                         let slug = p.slug.clone();
+                        let href = format!("/p/{}/annotate", p.slug);
                         view! {
                             <tr class="project-row" data-slug=slug>
                                 <td>
-                                    <code>{p.slug}</code>
+                                    <a href=href>
+                                        <code>{p.slug}</code>
+                                    </a>
                                 </td>
                                 <td>{p.name}</td>
                                 <td>{p.scale}</td>

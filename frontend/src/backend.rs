@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
-use crate::types::ProjectSummary;
+use crate::types::{ClaimedPair, GuidelineView, JudgmentForm, Progress, ProjectSummary};
 
 /// The server side of the app's data needs.
 #[async_trait::async_trait]
@@ -22,6 +22,29 @@ pub trait Backend: Send + Sync {
     ) -> Result<String, BackendError>;
     /// Logs the caller out.
     async fn logout(&self, request: &Parts) -> Result<(), BackendError>;
+    /// Leases the caller's next pair in the project (`None`: nothing left for them).
+    async fn claim_next(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Option<ClaimedPair>, BackendError>;
+    /// Stores a judgment; its id and revision number.
+    async fn submit(
+        &self,
+        request: &Parts,
+        slug: String,
+        form: JudgmentForm,
+    ) -> Result<(i64, i64), BackendError>;
+    /// Skips a pair for the caller.
+    async fn skip(&self, request: &Parts, slug: String, pair_id: i64) -> Result<(), BackendError>;
+    /// The project's latest published guideline.
+    async fn guideline(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Option<GuidelineView>, BackendError>;
+    /// The caller's progress in the project.
+    async fn progress(&self, request: &Parts, slug: String) -> Result<Progress, BackendError>;
 }
 
 /// Why the server refused or failed; it logs causes before returning them.
@@ -33,6 +56,12 @@ pub enum BackendError {
     /// Wrong user name or password.
     #[error("wrong user name or password")]
     BadCredentials,
+    /// Logged in, but not allowed this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Refused as asked (judged already, lease expired, bad label); the message says why.
+    #[error("{0}")]
+    Refused(String),
     /// Too many login attempts; seconds to wait.
     #[error("too many attempts")]
     TooManyAttempts(u64),

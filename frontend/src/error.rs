@@ -16,6 +16,12 @@ pub enum AppFnError {
     /// Too many login attempts.
     #[error("too many attempts; try again in {0} s")]
     TooManyAttempts(u64),
+    /// Not allowed for this user.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Refused as asked; the message says why.
+    #[error("{0}")]
+    Refused(String),
     /// The storage layer failed; the cause is in the server log.
     #[error("the server could not read its database; try again")]
     Storage,
@@ -43,6 +49,8 @@ impl From<crate::backend::BackendError> for AppFnError {
             B::Unauthorized => Self::Unauthorized,
             B::BadCredentials => Self::BadCredentials,
             B::TooManyAttempts(s) => Self::TooManyAttempts(s),
+            B::Forbidden(m) => Self::Forbidden(m),
+            B::Refused(m) => Self::Refused(m),
             B::Failed(cause) => {
                 leptos::logging::error!("server function failed: {cause}");
                 Self::Storage

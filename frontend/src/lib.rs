@@ -5,6 +5,7 @@ pub mod app;
 pub mod error;
 pub mod server_fns;
 pub mod types;
+pub mod workspace;
 
 #[cfg(feature = "ssr")]
 pub mod backend;

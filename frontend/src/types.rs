@@ -70,3 +70,85 @@ pub struct CotView {
     /// The label the candidate reached.
     pub label: Option<String>,
 }
+
+/// A pair handed to the caller, with its lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimedPair {
+    /// The lease to quote when submitting.
+    pub lease_id: i64,
+    /// When the lease ends (epoch ms).
+    pub expires_at: i64,
+    /// The pair.
+    pub pair: PairView,
+}
+
+/// A rule of the published guideline, as annotators read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleView {
+    /// Stable id such as `R-BRAND-01`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Markdown body, shown as text.
+    pub body: String,
+    /// Capability tags.
+    pub capabilities: Vec<String>,
+    /// The attribute dimension it governs.
+    pub dimension: Option<String>,
+}
+
+/// The latest published guideline of a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuidelineView {
+    /// The version's id, recorded with each judgment.
+    pub version_id: i64,
+    /// The version's number.
+    pub number: i64,
+    /// The rules, in order.
+    pub rules: Vec<RuleView>,
+}
+
+/// A rule cited in a judgment from the workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    /// The rule's id.
+    pub id: String,
+    /// True when the item violates it, false when it applies.
+    pub violated: bool,
+}
+
+/// A judgment as the workspace sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgmentForm {
+    /// The pair.
+    pub pair_id: i64,
+    /// The lease, for a first judgment.
+    pub lease_id: Option<i64>,
+    /// The label.
+    pub label: String,
+    /// Rules cited.
+    pub rules: Vec<Citation>,
+    /// Time spent, in milliseconds.
+    pub duration_ms: i64,
+    /// The guideline version shown.
+    pub guideline_version_id: Option<i64>,
+    /// Made once per judgment by the page; a retry resends it.
+    pub idempotency_key: String,
+    /// True to revise the caller's judgment of this pair.
+    pub revise: bool,
+}
+
+/// The caller's progress in a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The project's label scale, lowest first.
+    pub labels: Vec<String>,
+    /// Judgments the caller made today (UTC).
+    pub judged_today: i64,
+    /// Pairs still open to the caller.
+    pub left_for_me: i64,
+    /// Judgments collected in the project.
+    pub judgments: i64,
+    /// Judgments the project wants (pairs times k).
+    pub wanted: i64,
+}

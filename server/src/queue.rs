@@ -83,6 +83,8 @@ pub struct JudgmentRow {
     pub revision: i64,
     /// The label.
     pub label: String,
+    /// The rules cited, as stored (JSON).
+    pub rules_cited: String,
     /// The client's key.
     pub idempotency_key: String,
 }

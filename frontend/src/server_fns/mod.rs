@@ -1,5 +1,6 @@
 //! Server functions, one per file under `<resource>/<verb>.rs`: thin adapters from the
 //! browser to the [`crate::backend::Backend`] the server provides.
 
+pub mod annotate;
 pub mod projects;
 pub mod session;

@@ -206,6 +206,20 @@ pub trait Store: Send + Sync {
     async fn load_session(&self, id: &str, now: i64) -> Result<Option<String>, StoreError>;
     /// Forgets a session.
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
+    /// The latest published guideline version: its id, number and rules.
+    async fn latest_guideline(
+        &self,
+        project: &Project,
+    ) -> Result<Option<(i64, i64, Vec<RuleRecord>)>, StoreError>;
+    /// For `user_id`: judgments made since `since` (epoch ms), pairs still open to them,
+    /// and the project's judgments collected and wanted (pairs times k).
+    async fn progress(
+        &self,
+        project: &Project,
+        user_id: i64,
+        since: i64,
+        now: i64,
+    ) -> Result<(i64, i64, i64, i64), StoreError>;
     /// Every judgment in the project, revisions included, by id.
     async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.

@@ -541,29 +541,23 @@ macro_rules! impl_store {
                     (None, false) => 1,
                 };
                 if !revision {
-                    let lease_live: Option<i64> = sqlx::query_scalar(
-                        "SELECT id FROM leases WHERE pair_id = $1 AND user_id = $2 AND expires_at > $3",
+                    // The invariant itself, not the caller's lease, decides: a first
+                    // judgment is stored only while judgments plus the live leases of
+                    // others leave room under k. A lease alone is not enough: `now` is
+                    // read before the write lock is taken (and on another server's
+                    // clock), so a lease this call sees as live may already have been
+                    // counted as expired by a claimer that took the slot.
+                    let others: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM leases WHERE pair_id = $1 AND user_id <> $2 \
+                         AND expires_at > $3",
                     )
                     .bind(input.pair_id)
                     .bind(user_id)
                     .bind(now)
-                    .fetch_optional(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
-                    if lease_live.is_none() {
-                        // Without a live lease the judgment is welcome only while the pair
-                        // still has room beside the leases others hold.
-                        let others: i64 = sqlx::query_scalar(
-                            "SELECT COUNT(*) FROM leases WHERE pair_id = $1 AND user_id <> $2 \
-                             AND expires_at > $3",
-                        )
-                        .bind(input.pair_id)
-                        .bind(user_id)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        if judgment_count + others >= project.overlap_k {
-                            return Err(QueueError::LeaseExpired);
-                        }
+                    if judgment_count + others >= project.overlap_k {
+                        return Err(QueueError::LeaseExpired);
                     }
                 }
                 let judgment_id: i64 = sqlx::query_scalar(
@@ -754,9 +748,86 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn latest_guideline(
+                &self,
+                project: &Project,
+            ) -> Result<Option<(i64, i64, Vec<RuleRecord>)>, StoreError> {
+                let version: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT v.id, v.number FROM guideline_versions v \
+                     JOIN guidelines g ON g.id = v.guideline_id \
+                     WHERE g.project_id = $1 AND v.published_at IS NOT NULL \
+                     ORDER BY v.number DESC LIMIT 1",
+                )
+                .bind(project.id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((version_id, number)) = version else {
+                    return Ok(None);
+                };
+                let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT rule_key, title, body, capabilities, dimension FROM rules \
+                     WHERE version_id = $1 ORDER BY position",
+                )
+                .bind(version_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let rules = rows
+                    .into_iter()
+                    .map(|(key, title, body, capabilities, dimension)| {
+                        Ok(RuleRecord {
+                            key,
+                            title,
+                            body,
+                            capabilities: serde_json::from_str(&capabilities)
+                                .map_err(|e| StoreError::Corrupt(format!("rules.capabilities: {e}")))?,
+                            dimension,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(Some((version_id, number, rules)))
+            }
+
+            async fn progress(
+                &self,
+                project: &Project,
+                user_id: i64,
+                since: i64,
+                now: i64,
+            ) -> Result<(i64, i64, i64, i64), StoreError> {
+                let judged_today: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                     WHERE p.project_id = $1 AND j.user_id = $2 AND j.created_at >= $3",
+                )
+                .bind(project.id)
+                .bind(user_id)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                let left: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pairs p WHERE p.project_id = $1 \
+                     AND p.judgment_count + (SELECT COUNT(*) FROM leases l WHERE l.pair_id = p.id \
+                       AND l.expires_at > $3 AND l.user_id <> $2) < $4 \
+                     AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.user_id = $2) \
+                     AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.pair_id = p.id AND s.user_id = $2)",
+                )
+                .bind(project.id)
+                .bind(user_id)
+                .bind(now)
+                .bind(project.overlap_k)
+                .fetch_one(&self.pool)
+                .await?;
+                let (collected, pairs): (i64, i64) = sqlx::query_as(
+                    "SELECT CAST(COALESCE(SUM(judgment_count), 0) AS BIGINT), COUNT(*) FROM pairs WHERE project_id = $1",
+                )
+                .bind(project.id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok((judged_today, left, collected, pairs * project.overlap_k))
+            }
+
             async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError> {
-                let rows: Vec<(i64, i64, i64, i64, Option<String>, String)> = sqlx::query_as(
-                    "SELECT j.id, j.pair_id, j.user_id, j.revision, j.label, j.idempotency_key \
+                let rows: Vec<(i64, i64, i64, i64, Option<String>, String, String)> = sqlx::query_as(
+                    "SELECT j.id, j.pair_id, j.user_id, j.revision, j.label, j.rules_cited, j.idempotency_key \
                      FROM judgments j JOIN pairs p ON p.id = j.pair_id \
                      WHERE p.project_id = $1 ORDER BY j.id",
                 )
@@ -765,14 +836,17 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, pair_id, user_id, revision, label, idempotency_key)| JudgmentRow {
-                        id,
-                        pair_id,
-                        user_id,
-                        revision,
-                        label: label.unwrap_or_default(),
-                        idempotency_key,
-                    })
+                    .map(
+                        |(id, pair_id, user_id, revision, label, rules_cited, idempotency_key)| JudgmentRow {
+                            id,
+                            pair_id,
+                            user_id,
+                            revision,
+                            label: label.unwrap_or_default(),
+                            rules_cited,
+                            idempotency_key,
+                        },
+                    )
                     .collect())
             }
 

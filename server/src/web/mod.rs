@@ -25,7 +25,12 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use relabel_frontend::app::{App, shell};
 use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
-use relabel_frontend::types::ProjectSummary;
+use relabel_frontend::types::{
+    ClaimedPair, GuidelineView, JudgmentForm, Progress, ProjectSummary, RuleView,
+};
+
+use crate::auth::Role;
+use crate::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
 use tower_http::services::ServeDir;
 use tower_sessions::Session;
 use tower_sessions::cookie::SameSite;
@@ -94,12 +99,43 @@ impl StoreBackend {
 }
 
 fn backend_error(err: error::AppError) -> BackendError {
+    use error::AppError as E;
     match err {
-        error::AppError::Unauthorized => BackendError::Unauthorized,
-        error::AppError::TooManyRequests(s) => BackendError::TooManyAttempts(s),
-        other => BackendError::Failed(format!("{other:?}")),
+        E::Unauthorized => BackendError::Unauthorized,
+        E::TooManyRequests(s) => BackendError::TooManyAttempts(s),
+        E::Forbidden(m) => BackendError::Forbidden(m),
+        E::Conflict(m) | E::BadRequest(m) => BackendError::Refused(m),
+        E::NotFound => BackendError::Refused("not found".into()),
+        E::Internal(cause) => BackendError::Failed(cause),
     }
 }
+
+impl StoreBackend {
+    /// The caller and the project, if they hold one of `roles` in it.
+    async fn caller_in(
+        &self,
+        request: &Parts,
+        slug: &str,
+        roles: &[Role],
+    ) -> Result<(auth::CurrentUser, crate::domain::Project), BackendError> {
+        let session = Self::session(request)?;
+        let user = auth::current_user(&self.0, &session)
+            .await
+            .map_err(backend_error)?;
+        let project = auth::project_for(&self.0, &user, slug, roles)
+            .await
+            .map_err(backend_error)?;
+        Ok((user, project))
+    }
+}
+
+/// Every role that may read a project's guideline.
+const MEMBERS: [Role; 4] = [
+    Role::Admin,
+    Role::GuidelineEditor,
+    Role::Reviewer,
+    Role::Annotator,
+];
 
 #[async_trait]
 impl Backend for StoreBackend {
@@ -133,6 +169,121 @@ impl Backend for StoreBackend {
             .flush()
             .await
             .map_err(|e| BackendError::Failed(e.to_string()))
+    }
+
+    async fn claim_next(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Option<ClaimedPair>, BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let store = self.0.store.as_ref();
+        let claim = queue::next_pair(store, &project, user.id)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        let Some(claim) = claim else { return Ok(None) };
+        let pair = store
+            .pair_view(&project, claim.pair_id)
+            .await
+            .map_err(|e| backend_error(e.into()))?
+            .ok_or_else(|| BackendError::Failed("a claimed pair vanished".into()))?;
+        Ok(Some(ClaimedPair {
+            lease_id: claim.lease_id,
+            expires_at: claim.expires_at,
+            pair,
+        }))
+    }
+
+    async fn submit(
+        &self,
+        request: &Parts,
+        slug: String,
+        form: JudgmentForm,
+    ) -> Result<(i64, i64), BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let input = JudgmentInput {
+            pair_id: form.pair_id,
+            lease_id: form.lease_id,
+            label: form.label,
+            rules: form
+                .rules
+                .into_iter()
+                .map(|c| RuleCitation {
+                    id: c.id,
+                    verdict: if c.violated {
+                        RuleVerdict::Violated
+                    } else {
+                        RuleVerdict::Applies
+                    },
+                })
+                .collect(),
+            rationale: None,
+            duration_ms: Some(form.duration_ms.max(0)),
+            guideline_version_id: form.guideline_version_id,
+            idempotency_key: form.idempotency_key,
+        };
+        let store = self.0.store.as_ref();
+        let stored = if form.revise {
+            queue::revise(store, &project, user.id, &input).await
+        } else {
+            queue::submit(store, &project, user.id, &input).await
+        }
+        .map_err(|e| backend_error(e.into()))?;
+        Ok((stored.judgment_id, stored.revision))
+    }
+
+    async fn skip(&self, request: &Parts, slug: String, pair_id: i64) -> Result<(), BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        queue::skip(self.0.store.as_ref(), &project, user.id, pair_id, None)
+            .await
+            .map_err(|e| backend_error(e.into()))
+    }
+
+    async fn guideline(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Option<GuidelineView>, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, &MEMBERS).await?;
+        let latest = self
+            .0
+            .store
+            .latest_guideline(&project)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(latest.map(|(version_id, number, rules)| GuidelineView {
+            version_id,
+            number,
+            rules: rules
+                .into_iter()
+                .map(|r| RuleView {
+                    id: r.key,
+                    title: r.title,
+                    body: r.body,
+                    capabilities: r.capabilities,
+                    dimension: r.dimension,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn progress(&self, request: &Parts, slug: String) -> Result<Progress, BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let now = crate::domain::now_ms();
+        let start_of_day = now - now.rem_euclid(24 * 60 * 60 * 1000);
+        let (judged_today, left_for_me, judgments, wanted) = self
+            .0
+            .store
+            .progress(&project, user.id, start_of_day, now)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(Progress {
+            labels: project.scale_labels.clone(),
+            judged_today,
+            left_for_me,
+            judgments,
+            wanted,
+        })
     }
 }
 
