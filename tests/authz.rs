@@ -1,0 +1,360 @@
+//! Authorization, exhaustively: every JSON route (from the OpenAPI document), every
+//! server function (from the registry) and every page, called as each role and as an
+//! anonymous visitor, against the expected outcome kept in the table below. A route the
+//! table does not know fails the test, so a new route cannot ship unreviewed.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any error it did not expect"
+)]
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use relabel::auth::{Role, hash_password};
+use relabel::web::{AppState, app};
+use serde_json::{Value, json};
+use support::{TestDb, each_backend, project};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+
+/// Who calls.
+const CALLERS: [&str; 5] = ["anonymous", "annotator", "reviewer", "outsider", "admin"];
+
+/// What a call came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Done (2xx or a redirect).
+    Ok,
+    /// 401 / the server function's `Unauthorized`.
+    Unauth,
+    /// 403 / `Forbidden`.
+    Forbidden,
+    /// Past the access checks, then refused on its content (400, 404, 409, `Refused`,
+    /// `BadCredentials`): proves access was granted without changing anything.
+    Refused,
+}
+use Outcome::*;
+
+/// One route: how to call it, and the outcome for each caller in `CALLERS` order.
+struct Case {
+    method: &'static str,
+    path: &'static str,
+    call_path: &'static str,
+    body: Option<(&'static str, Value)>,
+    expect: [Outcome; 5],
+}
+
+fn table() -> Vec<Case> {
+    let json_body = |v: Value| Some(("application/json", v));
+    let form = |v: Value| Some(("application/x-www-form-urlencoded", v));
+    vec![
+        Case {
+            method: "GET",
+            path: "/api/v1/health",
+            call_path: "/api/v1/health",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/openapi.json",
+            call_path: "/api/v1/openapi.json",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/session",
+            call_path: "/api/v1/session",
+            body: None,
+            expect: [Unauth, Ok, Ok, Ok, Ok],
+        },
+        // Login is public; a wrong password is refused for everyone.
+        Case {
+            method: "POST",
+            path: "/api/v1/session",
+            call_path: "/api/v1/session",
+            body: json_body(json!({"username": "nobody", "password": "wrong password"})),
+            expect: [Unauth, Unauth, Unauth, Unauth, Unauth],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects",
+            call_path: "/api/v1/projects",
+            body: None,
+            expect: [Unauth, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/next",
+            call_path: "/api/v1/projects/shop/next",
+            body: None,
+            expect: [Unauth, Ok, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/judgments",
+            call_path: "/api/v1/projects/shop/judgments",
+            body: json_body(json!({"pair_id": 1, "label": "L9", "idempotency_key": "authz"})),
+            expect: [Unauth, Refused, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/skips",
+            call_path: "/api/v1/projects/shop/skips",
+            body: json_body(json!({"pair_id": 999_999})),
+            expect: [Unauth, Refused, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/projects/list",
+            call_path: "/rpc/projects/list",
+            body: form(json!({})),
+            expect: [Unauth, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/session/login",
+            call_path: "/rpc/session/login",
+            body: form(json!({"username": "nobody", "password": "wrong password"})),
+            expect: [Refused, Refused, Refused, Refused, Refused],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/annotate/next",
+            call_path: "/rpc/annotate/next",
+            body: form(json!({"slug": "shop"})),
+            expect: [Unauth, Ok, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/annotate/submit",
+            call_path: "/rpc/annotate/submit",
+            body: json_body(json!({"slug": "shop", "form": {
+                   "pair_id": 1, "lease_id": null, "label": "L9", "rules": [], "duration_ms": 1,
+                   "guideline_version_id": null, "idempotency_key": "authz-rpc", "revise": false}})),
+            expect: [Unauth, Refused, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/annotate/skip",
+            call_path: "/rpc/annotate/skip",
+            body: form(json!({"slug": "shop", "pair_id": 999_999})),
+            expect: [Unauth, Refused, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/annotate/guideline",
+            call_path: "/rpc/annotate/guideline",
+            body: form(json!({"slug": "shop"})),
+            expect: [Unauth, Ok, Ok, Forbidden, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/annotate/progress",
+            call_path: "/rpc/annotate/progress",
+            body: form(json!({"slug": "shop"})),
+            expect: [Unauth, Ok, Forbidden, Forbidden, Forbidden],
+        },
+        // Logging out is harmless for anyone; it runs last so the sessions stay usable.
+        Case {
+            method: "DELETE",
+            path: "/api/v1/session",
+            call_path: "/api/v1/session",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/session/logout",
+            call_path: "/rpc/session/logout",
+            body: form(json!({})),
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        // Pages render for anyone; their data comes through the server functions above.
+        Case {
+            method: "GET",
+            path: "/",
+            call_path: "/",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/login",
+            call_path: "/login",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/p/{slug}/annotate",
+            call_path: "/p/shop/annotate",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+    ]
+}
+
+/// Every route the server has: JSON API paths from the OpenAPI document, server
+/// functions from their registry, pages from the router.
+async fn every_route(state: &AppState) -> BTreeSet<(String, String)> {
+    let request = Request::get("/api/v1/openapi.json")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        routes.insert((method.to_string(), path.to_owned()));
+    }
+    for route in leptos_axum::generate_route_list(relabel_frontend::app::App) {
+        routes.insert(("GET".to_owned(), route.path().to_owned()));
+    }
+    routes
+}
+
+fn classify(status: StatusCode, body: &str) -> Outcome {
+    if body.contains("Unauthorized") || status == StatusCode::UNAUTHORIZED {
+        Unauth
+    } else if body.contains("Forbidden") || status == StatusCode::FORBIDDEN {
+        Forbidden
+    } else if body.contains("Refused")
+        || body.contains("BadCredentials")
+        || matches!(
+            status,
+            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::CONFLICT
+        )
+    {
+        Refused
+    } else if status.is_success() || status.is_redirection() {
+        Ok
+    } else {
+        panic!("unexpected answer {status}: {body}")
+    }
+}
+
+async fn login(state: &AppState, name: &str) -> String {
+    let request = Request::post("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"username": name, "password": PASSWORD}).to_string(),
+        ))
+        .unwrap();
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "login {name}");
+    response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn encode(body: &Value) -> String {
+    body.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            format!("{k}={}", v.replace(' ', "+"))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn every_route_answers_each_role_as_the_table_says() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let shop = project(store, "shop").await;
+        let elsewhere = project(store, "elsewhere").await;
+        let hash = hash_password(PASSWORD).unwrap();
+        for (name, project_id, role) in [
+            ("annotator", Some(shop.id), Role::Annotator),
+            ("reviewer", Some(shop.id), Role::Reviewer),
+            ("outsider", Some(elsewhere.id), Role::Annotator),
+            ("admin", None, Role::Admin),
+        ] {
+            let id = store.create_user(name, &hash).await.unwrap();
+            store.grant_role(id, project_id, role).await.unwrap();
+        }
+        let state = AppState::new(store.clone(), std::path::Path::new("target/site"));
+        let table = table();
+
+        let known: BTreeSet<(String, String)> = table
+            .iter()
+            .map(|c| (c.method.to_owned(), c.path.to_owned()))
+            .collect();
+        let unknown: Vec<_> = every_route(&state)
+            .await
+            .difference(&known)
+            .cloned()
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "routes missing from the authorization table: {unknown:?}"
+        );
+
+        let mut cookies = vec![None];
+        for name in &CALLERS[1..] {
+            cookies.push(Some(login(&state, name).await));
+        }
+        let mut wrong = Vec::new();
+        for case in &table {
+            for (i, caller) in CALLERS.iter().enumerate() {
+                let mut request = Request::builder().method(case.method).uri(case.call_path);
+                if let Some(cookie) = &cookies[i] {
+                    request = request.header(header::COOKIE, cookie);
+                }
+                let request = match &case.body {
+                    Some((kind, body)) => {
+                        let text = if *kind == "application/json" {
+                            body.to_string()
+                        } else {
+                            encode(body)
+                        };
+                        request
+                            .header(header::CONTENT_TYPE, *kind)
+                            .body(Body::from(text))
+                    }
+                    None => request.body(Body::empty()),
+                }
+                .unwrap();
+                let response = app(state.clone()).oneshot(request).await.unwrap();
+                let status = response.status();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                // A page's HTML carries its server functions' results; judge pages by status.
+                let is_page = !(case.path.starts_with("/api") || case.path.starts_with("/rpc"));
+                let body = if is_page {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(&bytes).into_owned()
+                };
+                let got = classify(status, &body);
+                if got != case.expect[i] {
+                    wrong.push(format!(
+                        "{} {} as {caller}: expected {:?}, got {got:?} ({status})",
+                        case.method, case.call_path, case.expect[i]
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}:\n{}", db.name, wrong.join("\n"));
+        db
+    })
+    .await;
+}
