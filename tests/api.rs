@@ -35,6 +35,16 @@ async fn send(
     cookie: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
+    support::within_limit("a request", send_inner(state, method, uri, cookie, body)).await
+}
+
+async fn send_inner(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(c) = cookie {
         request = request.header(header::COOKIE, c);

@@ -16,6 +16,10 @@ use support::{TestDb, each_backend, project};
 use tower::ServiceExt;
 
 async fn call(state: &AppState, request: Request<Body>) -> (StatusCode, String, String) {
+    support::within_limit("a request", call_inner(state, request)).await
+}
+
+async fn call_inner(state: &AppState, request: Request<Body>) -> (StatusCode, String, String) {
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let content_type = response

@@ -63,7 +63,13 @@ fn args() -> Args {
 
 type Http = Client<HttpConnector, Body>;
 
-async fn call(http: &Http, method: &str, url: String, cookie: Option<&str>, body: Option<Value>) -> (StatusCode, Option<String>, Value) {
+async fn call(
+    http: &Http,
+    method: &str,
+    url: String,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value) {
     let mut request = Request::builder().method(method).uri(url);
     if let Some(c) = cookie {
         request = request.header(header::COOKIE, c);
@@ -84,7 +90,11 @@ async fn call(http: &Http, method: &str, url: String, cookie: Option<&str>, body
         .and_then(|v| v.split(';').next())
         .map(str::to_owned);
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, cookie, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        cookie,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[derive(Default)]
@@ -107,7 +117,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn main() {
     let a = args();
     let store = relabel::storage::connect(&a.database_url).await.unwrap();
-    let project = store.project(&a.project).await.unwrap().expect("no such project");
+    let project = store
+        .project(&a.project)
+        .await
+        .unwrap()
+        .expect("no such project");
     let hash = relabel::auth::hash_password(PASSWORD).unwrap();
     for i in 0..a.annotators {
         let name = format!("load-annotator-{i}");
@@ -149,7 +163,14 @@ async fn main() {
             while Instant::now() < deadline {
                 let cycle = Instant::now();
                 let t = Instant::now();
-                let (status, _, next) = call(&http, "POST", format!("{url}/api/v1/projects/{slug}/next"), Some(&cookie), None).await;
+                let (status, _, next) = call(
+                    &http,
+                    "POST",
+                    format!("{url}/api/v1/projects/{slug}/next"),
+                    Some(&cookie),
+                    None,
+                )
+                .await;
                 tally.next.push(t.elapsed());
                 if status == StatusCode::NO_CONTENT {
                     break;
@@ -167,7 +188,14 @@ async fn main() {
                     "idempotency_key": format!("load-{i}-{n}-{}", next["lease_id"]),
                 });
                 let t = Instant::now();
-                let (status, _, reply) = call(&http, "POST", format!("{url}/api/v1/projects/{slug}/judgments"), Some(&cookie), Some(body)).await;
+                let (status, _, reply) = call(
+                    &http,
+                    "POST",
+                    format!("{url}/api/v1/projects/{slug}/judgments"),
+                    Some(&cookie),
+                    Some(body),
+                )
+                .await;
                 tally.submit.push(t.elapsed());
                 if status == StatusCode::OK {
                     tally.acknowledged += 1;

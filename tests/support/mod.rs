@@ -87,16 +87,28 @@ impl TestDb {
     }
 }
 
+/// How long one backend's run of a test may take before it counts as hung.
+const HANG: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Awaits `fut`, failing the test if it takes longer than [`HANG`]: a hang must fail
+/// CI quickly, not hold it until its time limit.
+pub async fn within_limit<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(HANG, fut).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what} did not finish within {} s", HANG.as_secs()),
+    }
+}
+
 /// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL one when configured.
 pub async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(TestDb) -> Fut,
     Fut: Future<Output = TestDb>,
 {
-    let db = test(TestDb::sqlite().await).await;
+    let db = within_limit("the test on SQLite", test(TestDb::sqlite().await)).await;
     db.finish().await;
     if let Some(pg) = TestDb::postgres().await {
-        let db = test(pg).await;
+        let db = within_limit("the test on PostgreSQL", test(pg)).await;
         db.finish().await;
     } else if std::env::var_os("CI").is_some() {
         panic!("CI must run the suite on PostgreSQL too: set TEST_DATABASE_URL");
