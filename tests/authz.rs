@@ -220,8 +220,8 @@ async fn every_route(state: &AppState) -> BTreeSet<(String, String)> {
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         routes.insert((method.to_string(), path.to_owned()));
     }
-    for route in leptos_axum::generate_route_list(relabel_frontend::app::App) {
-        routes.insert(("GET".to_owned(), route.path().to_owned()));
+    for path in relabel::web::page_paths() {
+        routes.insert(("GET".to_owned(), path));
     }
     routes
 }

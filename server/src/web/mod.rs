@@ -12,7 +12,7 @@ pub mod sessions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use axum::Router;
@@ -287,9 +287,23 @@ impl Backend for StoreBackend {
     }
 }
 
+/// The app's page routes, generated once per process: leptos suspends every resource
+/// that first polls while a route list is being generated anywhere in the process (a
+/// process-global flag), so generating it again beside live renders (several routers in
+/// one process, as in the tests) could leave a page waiting forever (leptos issue 4773).
+fn page_routes() -> &'static [leptos_axum::AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
+
+/// The paths of the app's pages, as the router serves them.
+pub fn page_paths() -> Vec<String> {
+    page_routes().iter().map(|r| r.path().to_owned()).collect()
+}
+
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes().to_vec();
     let backend: SharedBackend = Arc::new(StoreBackend(state.clone()));
     let leptos = state.leptos.clone();
     let page_not_found = {
