@@ -27,6 +27,19 @@ fn browser_now() -> i64 {
     }
 }
 
+/// A random token for idempotency keys: keys are unique across all annotators, and a
+/// lease id alone is not (SQLite reuses the ids of deleted leases).
+fn browser_nonce() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        format!("{:012x}", (js_sys::Math::random() * 2f64.powi(48)) as u64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
 /// The rules matching a search text (id or any word of title or body) and capability.
 pub fn matching_rules<'a>(
     rules: &'a [RuleView],
@@ -79,6 +92,8 @@ pub fn AnnotatePage() -> impl IntoView {
     let label = RwSignal::new(None::<String>);
     let cited = RwSignal::new(Vec::<Citation>::new());
     let shown_at = RwSignal::new(0i64);
+    // Made once per pair shown, so a retried submit of the same judgment reuses its key.
+    let nonce = RwSignal::new(String::new());
     let message = RwSignal::new(None::<String>);
     let search = RwSignal::new(String::new());
     let capability = RwSignal::new(String::new());
@@ -174,9 +189,18 @@ pub fn AnnotatePage() -> impl IntoView {
             Task::Judge(c) => (
                 Some(c.lease_id),
                 false,
-                format!("j-{}-{}", pair.pair_id, c.lease_id),
+                format!(
+                    "j-{}-{}-{}",
+                    pair.pair_id,
+                    c.lease_id,
+                    nonce.get_untracked()
+                ),
             ),
-            Task::Revise(p) => (None, true, format!("r-{}-{}", p.pair_id, browser_now())),
+            Task::Revise(p) => (
+                None,
+                true,
+                format!("r-{}-{}-{}", p.pair_id, browser_now(), browser_nonce()),
+            ),
         };
         let form = JudgmentForm {
             pair_id: pair.pair_id,

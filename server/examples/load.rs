@@ -136,12 +136,22 @@ async fn main() {
     }
     store.close().await;
 
-    let http: Http = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let started = Instant::now();
+    // Keys must be unique across runs too: lease ids are not (SQLite reuses them).
+    let run = relabel::domain::now_ms();
     let deadline = started + Duration::from_secs(a.seconds);
     let mut tasks = Vec::new();
     for i in 0..a.annotators {
-        let http = http.clone();
+        // Each annotator connects from its own loopback address, as separate people do,
+        // so the server's per-address login limit applies to each one separately.
+        let mut connector = HttpConnector::new();
+        connector.set_local_address(Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            127,
+            0,
+            1 + (i / 250) as u8,
+            1 + (i % 250) as u8,
+        ))));
+        let http: Http = Client::builder(TokioExecutor::new()).build(connector);
         let url = a.url.clone();
         let slug = a.project.clone();
         let pace = a.pace;
@@ -185,7 +195,7 @@ async fn main() {
                 let body = json!({
                     "pair_id": next["pair"]["pair_id"], "lease_id": next["lease_id"], "label": "L3",
                     "rules": [{"id": "R-BRAND-01", "verdict": "applies"}], "duration_ms": 1600,
-                    "idempotency_key": format!("load-{i}-{n}-{}", next["lease_id"]),
+                    "idempotency_key": format!("load-{run}-{i}-{n}"),
                 });
                 let t = Instant::now();
                 let (status, _, reply) = call(
