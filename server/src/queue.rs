@@ -188,29 +188,18 @@ pub async fn next_pair(
         .await
 }
 
-/// Stores a first judgment of a pair (idempotent by key).
+/// Stores a judgment of a pair, idempotent by its key: the annotator's first judgment,
+/// or with `revise` a revision of it (a new row).
 pub async fn submit(
     store: &dyn Store,
     project: &Project,
     user_id: i64,
     input: &JudgmentInput,
+    revise: bool,
 ) -> Result<Submitted, QueueError> {
     validate_judgment(project, input)?;
     store
-        .submit_judgment(project, user_id, input, false, now_ms())
-        .await
-}
-
-/// Stores a revision of the annotator's judgment of a pair (idempotent by key).
-pub async fn revise(
-    store: &dyn Store,
-    project: &Project,
-    user_id: i64,
-    input: &JudgmentInput,
-) -> Result<Submitted, QueueError> {
-    validate_judgment(project, input)?;
-    store
-        .submit_judgment(project, user_id, input, true, now_ms())
+        .submit_judgment(project, user_id, input, revise, now_ms())
         .await
 }
 

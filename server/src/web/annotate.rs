@@ -137,11 +137,8 @@ pub async fn submit(
         guideline_version_id: body.guideline_version_id,
         idempotency_key: body.idempotency_key,
     };
-    let stored = if body.revise {
-        queue::revise(state.store.as_ref(), &project, user.id, &input).await?
-    } else {
-        queue::submit(state.store.as_ref(), &project, user.id, &input).await?
-    };
+    let stored =
+        queue::submit(state.store.as_ref(), &project, user.id, &input, body.revise).await?;
     Ok(Json(SubmitResponse {
         judgment_id: stored.judgment_id,
         revision: stored.revision,

@@ -223,12 +223,9 @@ impl Backend for StoreBackend {
             idempotency_key: form.idempotency_key,
         };
         let store = self.0.store.as_ref();
-        let stored = if form.revise {
-            queue::revise(store, &project, user.id, &input).await
-        } else {
-            queue::submit(store, &project, user.id, &input).await
-        }
-        .map_err(|e| backend_error(e.into()))?;
+        let stored = queue::submit(store, &project, user.id, &input, form.revise)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
         Ok((stored.judgment_id, stored.revision))
     }
 
