@@ -77,16 +77,7 @@ async fn send_inner(
 }
 
 async fn login(state: &AppState, name: &str) -> String {
-    let reply = send(
-        state,
-        "POST",
-        "/api/v1/session",
-        None,
-        Some(json!({ "username": name, "password": PASSWORD })),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
-    reply.cookie.expect("a session cookie")
+    support::login_cookie(state, name, PASSWORD).await
 }
 
 /// A project "shop" with 4 pairs, annotator "ana" in it, reviewer "rev", and "other"

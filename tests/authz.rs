@@ -246,24 +246,6 @@ fn classify(status: StatusCode, body: &str) -> Outcome {
     }
 }
 
-async fn login(state: &AppState, name: &str) -> String {
-    let request = Request::post("/api/v1/session")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            json!({"username": name, "password": PASSWORD}).to_string(),
-        ))
-        .unwrap();
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "login {name}");
-    response.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 fn encode(body: &Value) -> String {
     body.as_object()
         .unwrap()
@@ -311,7 +293,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
 
         let mut cookies = vec![None];
         for name in &CALLERS[1..] {
-            cookies.push(Some(login(&state, name).await));
+            cookies.push(Some(support::login_cookie(&state, name, PASSWORD).await));
         }
         let mut wrong = Vec::new();
         for case in &table {

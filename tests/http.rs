@@ -53,21 +53,7 @@ async fn admin_cookie(db: &TestDb, st: &AppState) -> String {
         .grant_role(id, None, relabel::auth::Role::Admin)
         .await
         .unwrap();
-    let login = Request::post("/api/v1/session")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            serde_json::json!({ "username": "boss", "password": PASSWORD }).to_string(),
-        ))
-        .unwrap();
-    let response = app(st.clone()).oneshot(login).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+    support::login_cookie(st, "boss", PASSWORD).await
 }
 
 fn get_as(uri: &str, cookie: &str) -> Request<Body> {

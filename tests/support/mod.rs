@@ -133,3 +133,28 @@ pub async fn project(store: &SharedStore, slug: &str) -> Project {
 pub fn fixtures() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
+
+/// Logs `name` in through `POST /api/v1/session`; the session cookie to send back.
+pub async fn login_cookie(state: &relabel::web::AppState, name: &str, password: &str) -> String {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+    let request = Request::post("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::json!({ "username": name, "password": password }).to_string(),
+        ))
+        .expect("login request");
+    let response = relabel::web::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("login response");
+    assert_eq!(response.status(), StatusCode::OK, "login {name}");
+    response.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("cookie text")
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned()
+}

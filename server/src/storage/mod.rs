@@ -227,7 +227,7 @@ pub trait Store: Send + Sync {
 }
 
 /// A stored account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     /// Id.
     pub id: i64,

@@ -55,6 +55,7 @@ macro_rules! impl_store {
             StoreError, User, conflict_on_unique,
         };
 
+        const USER_COLUMNS: &str = "id, name, password_hash, disabled";
         const PROJECT_COLUMNS: &str =
             "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds";
 
@@ -340,18 +341,8 @@ macro_rules! impl_store {
             }
 
             async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
-                let row: Option<(i64, String, String, bool)> = sqlx::query_as(
-                    "SELECT id, name, password_hash, disabled FROM users WHERE name = $1",
-                )
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.map(|(id, name, password_hash, disabled)| User {
-                    id,
-                    name,
-                    password_hash,
-                    disabled,
-                }))
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
+                Ok(sqlx::query_as(&sql).bind(name).fetch_optional(&self.pool).await?)
             }
 
             async fn grant_role(
@@ -705,18 +696,8 @@ macro_rules! impl_store {
             }
 
             async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-                let row: Option<(i64, String, String, bool)> = sqlx::query_as(
-                    "SELECT id, name, password_hash, disabled FROM users WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.map(|(id, name, password_hash, disabled)| User {
-                    id,
-                    name,
-                    password_hash,
-                    disabled,
-                }))
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
             }
 
             async fn save_session(&self, id: &str, data: &str, expires_at: i64) -> Result<(), StoreError> {
