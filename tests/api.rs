@@ -119,7 +119,7 @@ async fn setup(db: &TestDb) -> AppState {
         ("other", Some(elsewhere.id), Role::Annotator),
     ] {
         let id = store.create_user(name, &hash).await.unwrap();
-        store.grant_role(id, project_id, role).await.unwrap();
+        store.grant_role(id, project_id, role, None).await.unwrap();
     }
     AppState::new(store.clone(), std::path::Path::new("target/site"))
 }

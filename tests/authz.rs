@@ -162,22 +162,33 @@ fn table() -> Vec<Case> {
             body: form(json!({"slug": "shop"})),
             expect: [Unauth, Ok, Forbidden, Forbidden, Forbidden],
         },
-        // Logging out is harmless for anyone; it runs last so the sessions stay usable.
+        // Members: project admins only. The bodies are refused on content (an unknown
+        // role, a role nobody holds) once access is granted, so nothing changes.
         Case {
-            method: "DELETE",
-            path: "/api/v1/session",
-            call_path: "/api/v1/session",
-            body: None,
-            expect: [Ok, Ok, Ok, Ok, Ok],
+            method: "POST",
+            path: "/rpc/members/list",
+            call_path: "/rpc/members/list",
+            body: form(json!({"slug": "shop"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
         },
         Case {
             method: "POST",
-            path: "/rpc/session/logout",
-            call_path: "/rpc/session/logout",
-            body: form(json!({})),
-            expect: [Ok, Ok, Ok, Ok, Ok],
+            path: "/rpc/members/add",
+            call_path: "/rpc/members/add",
+            body: form(
+                json!({"slug": "shop", "username": "newcomer", "role": "emperor", "password": ""}),
+            ),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
         },
-        // Pages render for anyone; their data comes through the server functions above.
+        Case {
+            method: "POST",
+            path: "/rpc/members/revoke",
+            call_path: "/rpc/members/revoke",
+            body: form(json!({"slug": "shop", "user_id": 999_999, "role": "annotator"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        // Pages render for anyone, except where noted; their data comes through the server
+        // functions above.
         Case {
             method: "GET",
             path: "/",
@@ -197,6 +208,29 @@ fn table() -> Vec<Case> {
             path: "/p/{slug}/annotate",
             call_path: "/p/shop/annotate",
             body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        // The members page renders after its data, so a refusal shows in its status.
+        Case {
+            method: "GET",
+            path: "/p/{slug}/members",
+            call_path: "/p/shop/members",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        // Logging out is harmless for anyone; it runs last so the sessions stay usable.
+        Case {
+            method: "DELETE",
+            path: "/api/v1/session",
+            call_path: "/api/v1/session",
+            body: None,
+            expect: [Ok, Ok, Ok, Ok, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/session/logout",
+            call_path: "/rpc/session/logout",
+            body: form(json!({})),
             expect: [Ok, Ok, Ok, Ok, Ok],
         },
     ]
@@ -272,7 +306,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
             ("admin", None, Role::Admin),
         ] {
             let id = store.create_user(name, &hash).await.unwrap();
-            store.grant_role(id, project_id, role).await.unwrap();
+            store.grant_role(id, project_id, role, None).await.unwrap();
         }
         let state = AppState::new(store.clone(), std::path::Path::new("target/site"));
         let table = table();

@@ -216,7 +216,7 @@ async fn user_with_roles(db: &TestDb, name: &str, roles: &[(i64, Role)]) -> i64 
     let id = db.store.create_user(name, &hash).await.unwrap();
     for (project_id, role) in roles {
         db.store
-            .grant_role(id, Some(*project_id), *role)
+            .grant_role(id, Some(*project_id), *role, None)
             .await
             .unwrap();
     }
@@ -357,6 +357,22 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
             t.contains("R-BRAND-01")
         })
         .await?;
+        // Each rule carries its worked examples, folded until opened.
+        client
+            .find(Locator::Css(r#"li[data-rule="R-BRAND-01"] .examples summary"#))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            r#"li[data-rule="R-BRAND-01"] .examples"#,
+            None,
+            Duration::from_secs(10),
+            |t| t.contains("Examples (2)") && t.contains("Adidas makes this shoe"),
+        )
+        .await?;
         press(&client, &format!("3{ENTER}")).await?;
         let p2 = next_pair_after(p1.clone()).await?;
         // Cite a rule by typing its id in the guideline search, then label and submit.
@@ -366,6 +382,9 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
             t.contains("R-BRAND-01")
         })
         .await?;
+        // R opens the rationale; Esc hands the keys back to the workspace.
+        press(&client, "r").await?;
+        press(&client, "brand differs\u{E00C}").await?;
         press(&client, &format!("2{ENTER}")).await?;
         let p3 = next_pair_after(p2.clone()).await?;
         press(&client, &format!("4{ENTER}")).await?;
@@ -408,6 +427,35 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
         if client.find(Locator::Css("#pair")).await.is_ok() {
             return Err("a pair of another project was shown".into());
         }
+        // On a phone-sized screen the workspace fits the width: nothing scrolls sideways
+        // and the label buttons and Submit are on screen.
+        client.set_window_size(390, 844).await.map_err(fail)?;
+        client
+            .goto(&format!("http://{addr}/p/demo/annotate"))
+            .await
+            .map_err(fail)?;
+        pair_now().await?;
+        wait_for(&client, ".labels", None, Duration::from_secs(20), |t| {
+            t.contains("L4")
+        })
+        .await?;
+        let layout = client
+            .execute(
+                "const w = document.documentElement.clientWidth;
+                 const inside = (el) => { const r = el.getBoundingClientRect();
+                                          return r.left >= 0 && r.right <= w + 1; };
+                 return [document.documentElement.scrollWidth, w,
+                         [...document.querySelectorAll('.labels button, #submit')].every(inside)];",
+                vec![],
+            )
+            .await
+            .map_err(fail)?;
+        let (scroll, width, inside) = (layout[0].as_i64(), layout[1].as_i64(), layout[2].as_bool());
+        if scroll > width || inside != Some(true) {
+            return Err(format!(
+                "narrow screen: scroll width {scroll:?} > {width:?} or buttons off screen ({inside:?})"
+            ));
+        }
         [p1, p2, p3, p4]
             .iter()
             .map(|p| p.parse::<i64>().map_err(|e| e.to_string()))
@@ -445,6 +493,154 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
         .await
         .unwrap();
     assert_eq!(skipped, [(p4, ana)]);
+    let extra: Vec<(Option<String>, Option<i64>, String)> = sqlx::query_as(
+        "SELECT rationale, guideline_version_id, idempotency_key FROM judgments ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(extra[1].0.as_deref(), Some("brand differs"));
+    assert_eq!(extra[0].0, None, "an empty rationale is stored as none");
+    assert!(extra.iter().all(|(_, version, _)| version.is_some()));
+    // Keys carry a random part, so a reused lease id cannot collide with an old key.
+    assert!(
+        extra
+            .iter()
+            .all(|(_, _, key)| key.rsplit('-').next().is_some_and(|n| n.len() == 12)),
+        "{extra:?}"
+    );
     let _ = other;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn only_a_project_admin_manages_members_from_the_members_page() {
+    let db = TestDb::sqlite().await;
+    let shop = project(&db.store, "shop").await;
+    user_with_roles(&db, "lead", &[(shop.id, Role::Admin)]).await;
+    user_with_roles(&db, "ana", &[(shop.id, Role::Annotator)]).await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
+
+    let outcome: Result<String, String> = async {
+        // An annotator is told the page is not theirs, and sees no member.
+        log_in(&client, addr, "ana").await?;
+        if client.find(Locator::Css("a.open-members")).await.is_ok() {
+            return Err("an annotator was offered the members page".into());
+        }
+        client
+            .goto(&format!("http://{addr}/p/shop/members"))
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            "#members-denied",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("Only this project's admins"),
+        )
+        .await?;
+        if client.find(Locator::Css("tr.member")).await.is_ok() {
+            return Err("members were listed to an annotator".into());
+        }
+        client
+            .find(Locator::Css("#log-out"))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+
+        // The admin follows the link from the project list, adds a user, and sees the
+        // generated password once.
+        log_in(&client, addr, "lead").await?;
+        client
+            .find(Locator::Css("a.open-members"))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            r#"tr[data-user="ana"]"#,
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("Annotator"),
+        )
+        .await?;
+        client
+            .find(Locator::Css("#member-name"))
+            .await
+            .map_err(fail)?
+            .send_keys("rev")
+            .await
+            .map_err(fail)?;
+        client
+            .find(Locator::Css(r#"#member-role option[value="reviewer"]"#))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+        client
+            .find(Locator::Css("#add-member"))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+        let shown = wait_for(
+            &client,
+            "#member-password-shown",
+            None,
+            Duration::from_secs(20),
+            |t| t.len() == 20,
+        )
+        .await?;
+        wait_for(
+            &client,
+            r#"tr[data-user="rev"]"#,
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("Reviewer"),
+        )
+        .await?;
+        // Take ana's annotator role away with its button.
+        client
+            .find(Locator::Css(r#"tr[data-user="ana"] button.revoke-role"#))
+            .await
+            .map_err(fail)?
+            .click()
+            .await
+            .map_err(fail)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client
+            .find(Locator::Css(r#"tr[data-user="ana"]"#))
+            .await
+            .is_ok()
+        {
+            if Instant::now() > deadline {
+                return Err("ana still listed after her only role was taken".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(shown)
+    }
+    .await;
+
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    let shown = outcome.unwrap();
+    let rev = db.store.user_by_name("rev").await.unwrap().unwrap();
+    assert!(relabel::auth::verify_password(&shown, &rev.password_hash));
+    let roles = db.store.memberships(rev.id).await.unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0].role, Role::Reviewer);
+    assert_eq!(roles[0].project_id, Some(shop.id));
+    let ana = db.store.user_by_name("ana").await.unwrap().unwrap();
+    assert!(db.store.memberships(ana.id).await.unwrap().is_empty());
     db.finish().await;
 }

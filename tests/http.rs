@@ -50,7 +50,7 @@ async fn admin_cookie(db: &TestDb, st: &AppState) -> String {
     let hash = relabel::auth::hash_password(PASSWORD).unwrap();
     let id = db.store.create_user("boss", &hash).await.unwrap();
     db.store
-        .grant_role(id, None, relabel::auth::Role::Admin)
+        .grant_role(id, None, relabel::auth::Role::Admin, None)
         .await
         .unwrap();
     support::login_cookie(st, "boss", PASSWORD).await
@@ -213,4 +213,195 @@ async fn the_stylesheet_is_served() {
     assert!(content_type.starts_with("text/css"));
     assert!(css.contains("--accent"), "not the relabel stylesheet");
     db.finish().await;
+}
+
+/// Calls a server function with a form body; the status and the body.
+async fn rpc(
+    st: &AppState,
+    cookie: &str,
+    endpoint: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let request = Request::post(format!("/rpc/{endpoint}"))
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, body) = call(st, request).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_project_admin_adds_members_grants_and_revokes_roles_in_their_project_only() {
+    each_backend(|db: TestDb| async move {
+        let shop = project(&db.store, "shop").await;
+        project(&db.store, "other").await;
+        let st = state(&db);
+        let hash = relabel::auth::hash_password(PASSWORD).unwrap();
+        let lead = db
+            .store
+            .create_member(
+                "lead",
+                &hash,
+                Some(shop.id),
+                relabel::auth::Role::Admin,
+                None,
+            )
+            .await
+            .unwrap();
+        let cookie = support::login_cookie(&st, "lead", PASSWORD).await;
+
+        // A new user with a generated password, shown once, that logs in.
+        let add = |name: &'static str, role: &'static str, password: &'static str| {
+            let (st, cookie) = (st.clone(), cookie.clone());
+            async move {
+                rpc(
+                    &st,
+                    &cookie,
+                    "members/add",
+                    &[
+                        ("slug", "shop"),
+                        ("username", name),
+                        ("role", role),
+                        ("password", password),
+                    ],
+                )
+                .await
+            }
+        };
+        let (status, body) = add("ann", "annotator", "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let added: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(added["created"], true);
+        let password = added["password"].as_str().unwrap().to_owned();
+        assert_eq!(password.len(), 20);
+        let ann_cookie = support::login_cookie(&st, "ann", &password).await;
+
+        // An existing user gets another role and keeps their password.
+        let (status, body) = add("ann", "reviewer", "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let added: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (added["created"].clone(), added["granted"].clone()),
+            (false.into(), true.into())
+        );
+        assert!(added["password"].is_null());
+        let (_, body) = add("ann", "reviewer", "a brand new password").await;
+        assert!(body.contains("keeps their password"), "{body}");
+
+        // Bad input is refused naming the field, and creates nothing.
+        let (_, body) = add("bad name", "annotator", "").await;
+        assert!(body.contains("username"), "{body}");
+        let (_, body) = add("shorty", "annotator", "short").await;
+        assert!(body.contains("password"), "{body}");
+        let (_, body) = add("someone", "emperor", "").await;
+        assert!(body.contains("role"), "{body}");
+        assert!(db.store.user_by_name("shorty").await.unwrap().is_none());
+        assert!(db.store.user_by_name("someone").await.unwrap().is_none());
+
+        let list = |cookie: String| {
+            let st = st.clone();
+            async move {
+                let (status, body) = rpc(&st, &cookie, "members/list", &[("slug", "shop")]).await;
+                (status, body)
+            }
+        };
+        let (status, body) = list(cookie.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let members: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let roles = |members: &serde_json::Value, name: &str| {
+            members
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == name)
+                .map(|m| m["roles"].clone())
+        };
+        assert_eq!(
+            roles(&members, "ann"),
+            Some(serde_json::json!(["annotator", "reviewer"]))
+        );
+        assert_eq!(roles(&members, "lead"), Some(serde_json::json!(["admin"])));
+
+        // Revoking: one role goes, the other stays; an admin cannot drop their own admin.
+        let ann_id = db.store.user_by_name("ann").await.unwrap().unwrap().id;
+        let revoke = |user_id: i64, role: &'static str| {
+            let (st, cookie) = (st.clone(), cookie.clone());
+            async move {
+                let user_id = user_id.to_string();
+                rpc(
+                    &st,
+                    &cookie,
+                    "members/revoke",
+                    &[("slug", "shop"), ("user_id", &user_id), ("role", role)],
+                )
+                .await
+            }
+        };
+        let (status, body) = revoke(ann_id, "reviewer").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, body) = revoke(ann_id, "reviewer").await;
+        assert!(
+            body.contains("Refused"),
+            "a second revoke must be refused: {body}"
+        );
+        let (_, body) = revoke(lead, "admin").await;
+        assert!(body.contains("your own admin role"), "{body}");
+        let (_, body) = list(cookie.clone()).await;
+        let members: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            roles(&members, "ann"),
+            Some(serde_json::json!(["annotator"]))
+        );
+        assert_eq!(roles(&members, "lead"), Some(serde_json::json!(["admin"])));
+
+        // Another project is out of reach, and an annotator cannot manage members.
+        let (_, body) = rpc(&st, &cookie, "members/list", &[("slug", "other")]).await;
+        assert!(body.contains("Forbidden"), "{body}");
+        let (_, body) = rpc(
+            &st,
+            &cookie,
+            "members/add",
+            &[
+                ("slug", "other"),
+                ("username", "x"),
+                ("role", "annotator"),
+                ("password", ""),
+            ],
+        )
+        .await;
+        assert!(body.contains("Forbidden"), "{body}");
+        assert!(db.store.user_by_name("x").await.unwrap().is_none());
+        let (_, body) = list(ann_cookie.clone()).await;
+        assert!(body.contains("Forbidden"), "{body}");
+
+        // The page: rendered for the admin, 403 with a plain message for the annotator.
+        let (status, _, html) = call(&st, get_as("/p/shop/members", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"data-user="ann""#), "{html}");
+        let (status, _, html) = call(&st, get_as("/p/shop/members", &ann_cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("Only this project"), "{html}");
+        assert!(
+            !html.contains(r#"data-user="lead""#),
+            "members leaked: {html}"
+        );
+        db
+    })
+    .await;
 }

@@ -414,3 +414,58 @@ async fn the_demo_installs_once_and_is_reused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_published_guideline_keeps_its_rules_examples_in_order() {
+    use relabel::domain::{RuleExample, RuleRecord};
+    each_backend(|db: TestDb| async move {
+        let shop = project(&db.store, "shop").await;
+        let example = |query: &str, label: &str| RuleExample {
+            query: query.into(),
+            item_title: format!("item for {query}"),
+            label: label.into(),
+            why: format!("why {query}"),
+        };
+        let rule = |key: &str, examples: Vec<RuleExample>| RuleRecord {
+            key: key.into(),
+            title: format!("title {key}"),
+            body: "body".into(),
+            capabilities: vec!["rule-adherence".into()],
+            dimension: Some("brand".into()),
+            examples,
+        };
+        let rules = vec![
+            rule(
+                "R-B",
+                vec![example("nike shoes", "L2"), example("shoes", "L4")],
+            ),
+            rule("R-A", Vec::new()),
+        ];
+        assert_eq!(
+            db.store
+                .publish_guideline(&shop, &rules, "v1")
+                .await
+                .unwrap(),
+            1
+        );
+        let (_, number, stored) = db.store.latest_guideline(&shop).await.unwrap().unwrap();
+        assert_eq!(number, 1);
+        assert_eq!(stored, rules, "{}", db.name);
+
+        // An example whose label is not on the scale refuses the whole version.
+        let bad = vec![rule("R-C", vec![example("x", "L9")])];
+        let err = db
+            .store
+            .publish_guideline(&shop, &bad, "v2")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(ref m) if m.contains("L9")),
+            "{err}"
+        );
+        let (_, number, _) = db.store.latest_guideline(&shop).await.unwrap().unwrap();
+        assert_eq!(number, 1, "nothing of the refused version may remain");
+        db
+    })
+    .await;
+}

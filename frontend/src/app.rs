@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::error::AppFnError;
 use crate::server_fns::projects::list::list_projects;
@@ -49,6 +49,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=ProjectsPage />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/p/:slug/annotate") view=crate::workspace::AnnotatePage />
+                    // Rendered after its data, so a refused visitor gets a 403 status.
+                    <Route
+                        path=path!("/p/:slug/members")
+                        view=crate::members::MembersPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>
@@ -212,6 +218,7 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                     <th class="num">"Overlap k"</th>
                     <th class="num">"Pairs"</th>
                     <th class="num">"Judgments"</th>
+                    <th>"Open"</th>
                 </tr>
             </thead>
             <tbody>
@@ -221,6 +228,14 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                     children=move |p| {
                         let slug = p.slug.clone();
                         let href = format!("/p/{}/annotate", p.slug);
+                        let holds = |role: &str| p.my_roles.iter().any(|r| r == role);
+                        let annotate = holds("annotator").then(|| {
+                            view! { <a class="open-annotate" href=href.clone()>"Annotate"</a> }
+                        });
+                        let members = holds("admin").then(|| {
+                            let href = format!("/p/{}/members", p.slug);
+                            view! { <a class="open-members" href=href>"Members"</a> }
+                        });
                         view! {
                             <tr class="project-row" data-slug=slug>
                                 <td>
@@ -233,6 +248,7 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                                 <td class="num">{p.overlap_k}</td>
                                 <td class="num">{p.pairs}</td>
                                 <td class="num">{p.judgments}</td>
+                                <td class="open">{annotate} " " {members}</td>
                             </tr>
                         }
                     }
@@ -255,6 +271,7 @@ mod tests {
             overlap_k: 3,
             pairs: 0,
             judgments: 0,
+            my_roles: Vec::new(),
         }
     }
 

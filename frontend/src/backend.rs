@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
-use crate::types::{ClaimedPair, GuidelineView, JudgmentForm, Progress, ProjectSummary};
+use crate::types::{
+    AddedMember, ClaimedPair, GuidelineView, JudgmentForm, MemberView, Progress, ProjectSummary,
+};
 
 /// The server side of the app's data needs.
 #[async_trait::async_trait]
@@ -45,6 +47,30 @@ pub trait Backend: Send + Sync {
     ) -> Result<Option<GuidelineView>, BackendError>;
     /// The caller's progress in the project.
     async fn progress(&self, request: &Parts, slug: String) -> Result<Progress, BackendError>;
+    /// The project's members (project admins only).
+    async fn list_members(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Vec<MemberView>, BackendError>;
+    /// Gives a user a role in the project, creating the account when the name is new
+    /// (project admins only); an empty password generates one.
+    async fn add_member(
+        &self,
+        request: &Parts,
+        slug: String,
+        username: String,
+        role: String,
+        password: String,
+    ) -> Result<AddedMember, BackendError>;
+    /// Takes a role in the project from a user (project admins only).
+    async fn revoke_role(
+        &self,
+        request: &Parts,
+        slug: String,
+        user_id: i64,
+        role: String,
+    ) -> Result<(), BackendError>;
 }
 
 /// Why the server refused or failed; it logs causes before returning them.

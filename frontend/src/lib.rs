@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod error;
+pub mod members;
 pub mod server_fns;
 pub mod types;
 pub mod workspace;

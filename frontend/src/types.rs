@@ -18,6 +18,9 @@ pub struct ProjectSummary {
     pub pairs: i64,
     /// Judgments collected so far.
     pub judgments: i64,
+    /// The caller's roles in the project (admin, guideline_editor, reviewer, annotator).
+    #[serde(default)]
+    pub my_roles: Vec<String>,
 }
 
 /// A pair as an annotator sees it: nothing says whether it is a gold pair, and the
@@ -95,6 +98,21 @@ pub struct RuleView {
     pub capabilities: Vec<String>,
     /// The attribute dimension it governs.
     pub dimension: Option<String>,
+    /// Worked examples.
+    pub examples: Vec<RuleExampleView>,
+}
+
+/// A worked example of a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleExampleView {
+    /// The query.
+    pub query: String,
+    /// The item's title.
+    pub item_title: String,
+    /// The label the rule gives.
+    pub label: String,
+    /// Why, in one line.
+    pub why: String,
 }
 
 /// The latest published guideline of a project.
@@ -128,6 +146,8 @@ pub struct JudgmentForm {
     pub label: String,
     /// Rules cited.
     pub rules: Vec<Citation>,
+    /// Why, in the annotator's words (optional).
+    pub rationale: Option<String>,
     /// Time spent, in milliseconds.
     pub duration_ms: i64,
     /// The guideline version shown.
@@ -152,3 +172,39 @@ pub struct Progress {
     /// Judgments the project wants (pairs times k).
     pub wanted: i64,
 }
+
+/// A member of a project, as its admins see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// User id.
+    pub user_id: i64,
+    /// Login name.
+    pub name: String,
+    /// Roles held in the project (admin, guideline_editor, reviewer, annotator).
+    pub roles: Vec<String>,
+    /// Admin of every project (granted from the command line, not here).
+    pub site_admin: bool,
+    /// A disabled user cannot log in.
+    pub disabled: bool,
+}
+
+/// What adding a member did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedMember {
+    /// The user's name.
+    pub name: String,
+    /// True when the account was created now.
+    pub created: bool,
+    /// False when the user held the role already.
+    pub granted: bool,
+    /// A generated password, shown once.
+    pub password: Option<String>,
+}
+
+/// The roles a project admin can grant, as stored and shown.
+pub const PROJECT_ROLES: [(&str, &str); 4] = [
+    ("annotator", "Annotator"),
+    ("reviewer", "Reviewer"),
+    ("guideline_editor", "Guideline editor"),
+    ("admin", "Admin"),
+];

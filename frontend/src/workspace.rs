@@ -1,7 +1,8 @@
 //! The labeling workspace: one pair at a time, the guideline beside it, keyboard first.
 //!
 //! Keys: `1`..`N` pick a label, `Enter` submits, `S` skips, `U` revises the last
-//! judgment, `/` searches the guideline (Enter there cites the first matching rule).
+//! judgment, `/` searches the guideline (Enter there cites the first matching rule),
+//! `R` writes a rationale; `Esc` leaves a field.
 //! The page claims a pair only after it is hydrated, through a POST server function:
 //! loading the page (a GET) never changes anything.
 
@@ -13,7 +14,9 @@ use crate::server_fns::annotate::next::claim_next;
 use crate::server_fns::annotate::progress::my_progress;
 use crate::server_fns::annotate::skip::skip_pair;
 use crate::server_fns::annotate::submit::submit_judgment;
-use crate::types::{Citation, ClaimedPair, GuidelineView, JudgmentForm, PairView, RuleView};
+use crate::types::{
+    Citation, ClaimedPair, GuidelineView, JudgmentForm, PairView, RuleExampleView, RuleView,
+};
 
 /// Milliseconds since the epoch in the browser (0 on the server, where nothing is timed).
 fn browser_now() -> i64 {
@@ -91,6 +94,7 @@ pub fn AnnotatePage() -> impl IntoView {
     let finished = RwSignal::new(false);
     let label = RwSignal::new(None::<String>);
     let cited = RwSignal::new(Vec::<Citation>::new());
+    let rationale = RwSignal::new(String::new());
     let shown_at = RwSignal::new(0i64);
     // Made once per pair shown, so a retried submit of the same judgment reuses its key.
     let nonce = RwSignal::new(String::new());
@@ -120,7 +124,9 @@ pub fn AnnotatePage() -> impl IntoView {
             current.set(Some(c));
             label.set(None);
             cited.set(Vec::new());
+            rationale.set(String::new());
             shown_at.set(browser_now());
+            nonce.set(browser_nonce());
             finished.set(false);
         }
         Some(Ok(None)) => {
@@ -144,6 +150,7 @@ pub fn AnnotatePage() -> impl IntoView {
                     }
                     label.set(None);
                     cited.set(Vec::new());
+                    rationale.set(String::new());
                 }
                 Err(e) => message.set(Some(e.to_string())),
             }
@@ -207,6 +214,7 @@ pub fn AnnotatePage() -> impl IntoView {
             lease_id,
             label: chosen.clone(),
             rules: cited.get_untracked(),
+            rationale: Some(rationale.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
             duration_ms: (browser_now() - shown_at.get_untracked()).max(0),
             guideline_version_id: version_id(),
             idempotency_key: key,
@@ -225,6 +233,7 @@ pub fn AnnotatePage() -> impl IntoView {
             revising.set(Some(pair));
             label.set(Some(previous));
             cited.set(Vec::new());
+            rationale.set(String::new());
             message.set(Some(
                 "Revising your last judgment: pick a label, then Enter.".into(),
             ));
@@ -278,6 +287,14 @@ pub fn AnnotatePage() -> impl IntoView {
                     matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
                 });
             if in_field {
+                // Escape hands the keys back to the workspace.
+                if ev.key() == "Escape"
+                    && let Some(el) = ev
+                        .target()
+                        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                {
+                    let _ = el.blur();
+                }
                 return;
             }
             let key = ev.key();
@@ -288,9 +305,14 @@ pub fn AnnotatePage() -> impl IntoView {
                 }
                 "s" | "S" => do_skip(),
                 "u" | "U" => do_revise(),
-                "/" => {
+                "/" | "r" | "R" => {
                     ev.prevent_default();
-                    if let Some(el) = leptos::prelude::document().get_element_by_id("rule-search")
+                    let field = if key == "/" {
+                        "rule-search"
+                    } else {
+                        "rationale"
+                    };
+                    if let Some(el) = leptos::prelude::document().get_element_by_id(field)
                         && let Ok(input) = el.dyn_into::<leptos::web_sys::HtmlElement>()
                     {
                         let _ = input.focus();
@@ -402,6 +424,19 @@ pub fn AnnotatePage() -> impl IntoView {
                                 }
                             />
                         </div>
+                        <label class="rationale">
+                            <span>
+                                <kbd>"R"</kbd>
+                                " Rationale (optional; Esc returns to the keys)"
+                            </span>
+                            <textarea
+                                id="rationale"
+                                rows="2"
+                                maxlength="10000"
+                                prop:value=rationale
+                                on:input=move |ev| rationale.set(event_target_value(&ev))
+                            ></textarea>
+                        </label>
                         <div class="actions">
                             <button id="submit" on:click=move |_| do_submit()>
                                 <kbd>"Enter"</kbd>
@@ -472,6 +507,7 @@ pub fn AnnotatePage() -> impl IntoView {
                                                             <strong>{r.title.clone()}</strong>
                                                             <p>{r.body.clone()}</p>
                                                             <p class="tags">{r.capabilities.join(" · ")}</p>
+                                                            <RuleExamples examples=r.examples.clone() />
                                                         </li>
                                                     }
                                                 })
@@ -485,6 +521,36 @@ pub fn AnnotatePage() -> impl IntoView {
                 </div>
             </section>
         }
+}
+
+/// A rule's worked examples, collapsed under it.
+#[component]
+fn RuleExamples(examples: Vec<RuleExampleView>) -> impl IntoView {
+    let count = examples.len();
+    (count > 0).then(|| {
+        view! {
+            <details class="examples">
+                <summary>{format!("Examples ({count})")}</summary>
+                <ul>
+                    {examples
+                        .into_iter()
+                        .map(|e| {
+                            view! {
+                                <li class="example">
+                                    <span class="example-query">{e.query}</span>
+                                    " → "
+                                    <span class="example-item">{e.item_title}</span>
+                                    ": "
+                                    <strong class="example-label">{e.label}</strong>
+                                    <span class="example-why">{e.why}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </details>
+        }
+    })
 }
 
 /// The pair in hand: query, item, and the model's reasoning collapsed underneath.
@@ -570,6 +636,7 @@ mod tests {
             body: "The brand asked for must match.".into(),
             capabilities: caps.iter().map(|c| (*c).to_owned()).collect(),
             dimension: None,
+            examples: Vec::new(),
         }
     }
 

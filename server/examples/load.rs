@@ -130,7 +130,7 @@ async fn main() {
             None => store.create_user(&name, &hash).await.unwrap(),
         };
         store
-            .grant_role(id, Some(project.id), relabel::auth::Role::Annotator)
+            .grant_role(id, Some(project.id), relabel::auth::Role::Annotator, None)
             .await
             .unwrap();
     }

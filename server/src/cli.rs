@@ -9,9 +9,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::{self, Role};
+use crate::auth::Role;
 use crate::domain::{NewProject, ScalePreset, TaskKind};
 use crate::import::{ImportError, ImportFormat, ImportOptions};
+use crate::members;
 use crate::storage::{self, DEFAULT_DATABASE_URL, SharedStore};
 use crate::web::{self, AppState, DEFAULT_SITE_ROOT};
 
@@ -335,21 +336,7 @@ async fn import_pairs(store: &SharedStore, args: ImportPairsArgs) -> anyhow::Res
     Ok(())
 }
 
-/// Whether `name` is an acceptable login name.
-fn valid_user_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 async fn users_add(store: &SharedStore, args: UsersAddArgs) -> anyhow::Result<()> {
-    if !valid_user_name(&args.name) {
-        bail!(
-            "user name {:?} must be 1-64 characters of letters, digits, '.', '_' and '-'",
-            args.name
-        );
-    }
     let project = match &args.project {
         Some(slug) => Some(project_or_fail(store, slug).await?),
         None if args.role == Role::Admin => None,
@@ -358,40 +345,43 @@ async fn users_add(store: &SharedStore, args: UsersAddArgs) -> anyhow::Result<()
             args.role.as_str()
         ),
     };
-    let project_id = project.as_ref().map(|p| p.id);
     let scope = project.as_ref().map_or_else(
         || "every project".to_owned(),
         |p| format!("project {}", p.slug),
     );
-    if let Some(user) = store.user_by_name(&args.name).await? {
-        if args.password_stdin {
-            bail!(
-                "a user named {:?} exists; `users add` only adds roles to it (drop --password-stdin)",
-                args.name
-            );
-        }
-        store.grant_role(user.id, project_id, args.role).await?;
-        println!("{} now holds {} in {scope}", user.name, args.role.as_str());
-        return Ok(());
-    }
-    let (password, generated) = if args.password_stdin {
+    let password = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin()
             .read_line(&mut line)
             .context("cannot read the password from standard input")?;
-        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+        members::NewPassword::Given(line.trim_end_matches(['\r', '\n']).to_owned())
     } else {
-        (auth::generate_password(), true)
+        members::NewPassword::Generate
     };
-    let hash = auth::hash_password_blocking(password.clone()).await?;
-    let user_id = store.create_user(&args.name, &hash).await?;
-    store.grant_role(user_id, project_id, args.role).await?;
-    println!(
-        "created user {} with {} in {scope}",
-        args.name,
-        args.role.as_str()
-    );
-    if generated {
+    let added = members::add(
+        store.as_ref(),
+        project.as_ref(),
+        None,
+        &args.name,
+        args.role,
+        password,
+    )
+    .await
+    .map_err(|e| match e {
+        members::MemberError::Conflict(m) if !args.password_stdin => anyhow::anyhow!(m),
+        members::MemberError::Conflict(_) => anyhow::anyhow!(
+            "a user named {:?} exists; `users add` only adds roles to it (drop --password-stdin)",
+            args.name
+        ),
+        other => other.into(),
+    })?;
+    let role = args.role.as_str();
+    match (added.created, added.granted) {
+        (true, _) => println!("created user {} with {role} in {scope}", args.name),
+        (false, true) => println!("{} now holds {role} in {scope}", args.name),
+        (false, false) => println!("{} already holds {role} in {scope}", args.name),
+    }
+    if let Some(password) = added.generated_password {
         println!("password: {password}   (shown once; it is stored only as an argon2id hash)");
     }
     Ok(())

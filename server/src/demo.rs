@@ -13,7 +13,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{CotRecord, ItemRecord, PairRecord, RuleRecord};
+use crate::domain::{CotRecord, ItemRecord, PairRecord, RuleExample, RuleRecord};
 
 /// The demo project's data: the default guideline and the pairs to import.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +172,8 @@ struct RuleSpec {
     body: &'static str,
     capabilities: &'static [&'static str],
     dimension: Option<&'static str>,
+    /// Worked examples: (query, item title, label, why).
+    examples: &'static [(&'static str, &'static str, &'static str, &'static str)],
 }
 
 static RULES: [RuleSpec; 13] = [
@@ -184,6 +186,20 @@ static RULES: [RuleSpec; 13] = [
                saucepan for *skillet*, a maxi dress for *midi dress*) is **L2 Mismatch**.",
         capabilities: &[KR],
         dimension: Some("category"),
+        examples: &[
+            (
+                "cast iron skillet",
+                "ErgoMax Mesh Desk Chair, Black",
+                "L1",
+                "Another category altogether: furniture for a cookware query.",
+            ),
+            (
+                "wireless earbuds",
+                "Sony WH-1000XM5 Wireless Over-Ear Headphones",
+                "L2",
+                "Right category (audio), wrong product type: over-ear, not earbuds.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-ACC-01",
@@ -194,6 +210,20 @@ static RULES: [RuleSpec; 13] = [
                query itself asks for the accessory.",
         capabilities: &[KR, RA],
         dimension: Some("category"),
+        examples: &[
+            (
+                "sony wf-1000xm5",
+                "Silicone Ear Tips for Sony WF-1000XM5, 3 Pairs",
+                "L1",
+                "Ear tips are an accessory; the query asks for the earbuds themselves.",
+            ),
+            (
+                "ear tips for wf-1000xm5",
+                "Silicone Ear Tips for Sony WF-1000XM5, 3 Pairs",
+                "L4",
+                "Here the query asks for the accessory, so it is a full match.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-BRAND-01",
@@ -204,6 +234,20 @@ static RULES: [RuleSpec; 13] = [
                brand never lowers the label.",
         capabilities: &[RA],
         dimension: Some("brand"),
+        examples: &[
+            (
+                "nike running shoes",
+                "Adidas Ultraboost Light Running Shoes",
+                "L2",
+                "The query names Nike; Adidas makes this shoe.",
+            ),
+            (
+                "running shoes",
+                "Adidas Ultraboost Light Running Shoes",
+                "L4",
+                "No brand named, so the brand cannot lower the label.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-MODEL-01",
@@ -215,6 +259,20 @@ static RULES: [RuleSpec; 13] = [
                different products.",
         capabilities: &[KR, RA],
         dimension: Some("model"),
+        examples: &[
+            (
+                "nike pegasus 41",
+                "Nike Air Zoom Pegasus 40 Men's Road Running Shoes",
+                "L2",
+                "Previous generation of the named model.",
+            ),
+            (
+                "sony wh-1000xm5",
+                "Sony WF-1000XM5 Wireless Noise Cancelling Earbuds",
+                "L2",
+                "WF- is the earbuds line, WH- the headphones: another product.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-COMPAT-01",
@@ -225,6 +283,12 @@ static RULES: [RuleSpec; 13] = [
                cut-out in the images.",
         capabilities: &[KR],
         dimension: Some("compatibility"),
+        examples: &[(
+            "iphone 15 pro case",
+            "Slim Silicone Case for iPhone 15 Pro Max",
+            "L2",
+            "Made for the Pro Max, which is larger than the 15 Pro.",
+        )],
     },
     RuleSpec {
         key: "R-SIZE-01",
@@ -235,6 +299,20 @@ static RULES: [RuleSpec; 13] = [
                size is fine.",
         capabilities: &[RA],
         dimension: Some("size"),
+        examples: &[
+            (
+                "nike pegasus 41 size 10",
+                "Nike Air Zoom Pegasus 41, Men's Size 10.5",
+                "L2",
+                "Adjacent size is still another size.",
+            ),
+            (
+                "queen linen sheet set",
+                "Linen Sheet Set, Full",
+                "L2",
+                "Full sheets do not fit a queen bed.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-AUD-01",
@@ -244,6 +322,20 @@ static RULES: [RuleSpec; 13] = [
                items meet either adult audience.",
         capabilities: &[RA],
         dimension: Some("audience"),
+        examples: &[
+            (
+                "women's trail running shoes",
+                "Salomon Speedcross 6 Men's Trail Running Shoes",
+                "L2",
+                "Made for men; the query asks for women's sizing and fit.",
+            ),
+            (
+                "women's running shoes",
+                "Unisex Everyday Running Shoes",
+                "L4",
+                "Unisex meets either adult audience.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-MAT-01",
@@ -255,6 +347,20 @@ static RULES: [RuleSpec; 13] = [
                is a minor difference: **L3 Related**.",
         capabilities: &[KR, RA],
         dimension: Some("material"),
+        examples: &[
+            (
+                "cast iron skillet 12 inch",
+                "12 inch Stainless Steel Skillet",
+                "L2",
+                "Stainless steel cooks differently from cast iron.",
+            ),
+            (
+                "linen duvet cover",
+                "Cotton Percale Duvet Cover, Queen",
+                "L3",
+                "For textiles a different material is a minor difference.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-COLOR-01",
@@ -264,6 +370,12 @@ static RULES: [RuleSpec; 13] = [
                does not state it.",
         capabilities: &[MM, RA],
         dimension: Some("colour"),
+        examples: &[(
+            "black midi dress",
+            "Satin Midi Dress, Emerald Green",
+            "L3",
+            "Right product, colour differs: the need is still mostly met.",
+        )],
     },
     RuleSpec {
         key: "R-IMG-01",
@@ -273,6 +385,12 @@ static RULES: [RuleSpec; 13] = [
                names a style and the item's style differs, label **L3 Related**.",
         capabilities: &[MM],
         dimension: Some("style"),
+        examples: &[(
+            "wrap midi dress",
+            "Floral Midi Dress (images show a slip style)",
+            "L3",
+            "The images show a slip dress, not the wrap style asked for.",
+        )],
     },
     RuleSpec {
         key: "R-PRICE-01",
@@ -282,6 +400,20 @@ static RULES: [RuleSpec; 13] = [
                limit is not penalised.",
         capabilities: &[RA],
         dimension: Some("price"),
+        examples: &[
+            (
+                "running shoes under $100",
+                "Brooks Ghost 16 Running Shoes, $140",
+                "L3",
+                "Meets the need but is over the price limit.",
+            ),
+            (
+                "running shoes under $100",
+                "Brooks Revel 7 Running Shoes, $100",
+                "L4",
+                "At the limit is not over it.",
+            ),
+        ],
     },
     RuleSpec {
         key: "R-SYN-01",
@@ -292,6 +424,12 @@ static RULES: [RuleSpec; 13] = [
                **L4 Excellent** when every other stated attribute matches.",
         capabilities: &[KR],
         dimension: Some("type"),
+        examples: &[(
+            "frying pan",
+            "Lodge 10.25 inch Cast Iron Skillet",
+            "L4",
+            "A skillet is a frying pan: a synonym is a full match.",
+        )],
     },
     RuleSpec {
         key: "R-FULL-01",
@@ -302,6 +440,20 @@ static RULES: [RuleSpec; 13] = [
                (L2) outweighs a minor difference (L3).",
         capabilities: &[RA],
         dimension: None,
+        examples: &[
+            (
+                "sony wh-1000xm5 black",
+                "Sony WH-1000XM5 Wireless Noise Cancelling Headphones, Black",
+                "L4",
+                "Category, brand, model and colour all match.",
+            ),
+            (
+                "nike pegasus 41 women's size 8 red",
+                "Nike Pegasus 41 Women's Size 8, Blue",
+                "L3",
+                "Only the colour differs, a minor difference.",
+            ),
+        ],
     },
 ];
 
@@ -315,6 +467,16 @@ fn rules() -> Vec<RuleRecord> {
             body: r.body.to_owned(),
             capabilities: r.capabilities.iter().map(|c| (*c).to_owned()).collect(),
             dimension: r.dimension.map(str::to_owned),
+            examples: r
+                .examples
+                .iter()
+                .map(|&(query, item_title, label, why)| RuleExample {
+                    query: query.to_owned(),
+                    item_title: item_title.to_owned(),
+                    label: label.to_owned(),
+                    why: why.to_owned(),
+                })
+                .collect(),
         })
         .collect()
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::auth::{self, PasswordError, Role};
+use crate::auth::Role;
 use crate::demo;
 use crate::domain::{NewProject, ScalePreset, TaskKind};
 use crate::storage::{ImportCounts, Store, StoreError};
@@ -64,9 +64,9 @@ pub enum DemoError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Hashing a generated password failed.
+    /// Creating an account failed.
     #[error(transparent)]
-    Password(#[from] PasswordError),
+    Account(#[from] crate::members::MemberError),
 }
 
 /// Creates the demo project if missing, publishes the default guideline if it has none,
@@ -103,16 +103,16 @@ pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, DemoEr
             .await?;
     let mut accounts = Vec::new();
     for (name, role) in DEMO_ACCOUNTS {
-        let project_id = (role != Role::Admin).then_some(project.id);
-        let (user_id, password) = match store.user_by_name(name).await? {
-            Some(user) => (user.id, None),
-            None => {
-                let password = auth::generate_password();
-                let hash = auth::hash_password_blocking(password.clone()).await?;
-                (store.create_user(name, &hash).await?, Some(password))
-            }
-        };
-        store.grant_role(user_id, project_id, role).await?;
+        let added = crate::members::add(
+            store,
+            (role != Role::Admin).then_some(&project),
+            None,
+            name,
+            role,
+            crate::members::NewPassword::Generate,
+        )
+        .await?;
+        let password = added.generated_password;
         accounts.push((name.to_owned(), password));
     }
     Ok(DemoSummary {

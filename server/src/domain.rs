@@ -266,6 +266,22 @@ pub struct RuleRecord {
     pub capabilities: Vec<String>,
     /// The attribute dimension the rule governs.
     pub dimension: Option<String>,
+    /// Worked examples: pairs with the label the rule gives them.
+    pub examples: Vec<RuleExample>,
+}
+
+/// A worked example of a rule, written inline: a query, an item, the label the rule
+/// gives, and a one-line why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleExample {
+    /// The query.
+    pub query: String,
+    /// The item's title.
+    pub item_title: String,
+    /// The label the rule gives (one of the project's scale labels).
+    pub label: String,
+    /// Why, in one line.
+    pub why: String,
 }
 
 /// Milliseconds since the Unix epoch, the time unit stored in every table.

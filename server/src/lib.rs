@@ -10,6 +10,7 @@ pub mod demo;
 pub mod demo_project;
 pub mod domain;
 pub mod import;
+pub mod members;
 pub mod queue;
 pub mod storage;
 pub mod web;

@@ -2,5 +2,6 @@
 //! browser to the [`crate::backend::Backend`] the server provides.
 
 pub mod annotate;
+pub mod members;
 pub mod projects;
 pub mod session;

@@ -152,13 +152,35 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, name: &str, password_hash: &str) -> Result<i64, StoreError>;
     /// The user with this name, if any.
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
-    /// Grants a role, in one project or (with `None`) across all; granting twice is a no-op.
+    /// Creates a user holding `role` in `project_id` (`None`: every project), in one
+    /// transaction; `actor` is who did it, for the audit log.
+    async fn create_member(
+        &self,
+        name: &str,
+        password_hash: &str,
+        project_id: Option<i64>,
+        role: Role,
+        actor: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// Grants a role, in one project or (with `None`) across all; false when it was held
+    /// already. `actor` is who granted it, for the audit log.
     async fn grant_role(
         &self,
         user_id: i64,
         project_id: Option<i64>,
         role: Role,
-    ) -> Result<(), StoreError>;
+        actor: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// Takes a role away; false when the user did not hold it there.
+    async fn revoke_role(
+        &self,
+        user_id: i64,
+        project_id: Option<i64>,
+        role: Role,
+        actor: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// The users holding a role in the project, and the site admins, by name.
+    async fn project_members(&self, project: &Project) -> Result<Vec<Member>, StoreError>;
     /// Every role the user holds.
     async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>, StoreError>;
     /// Claims the next pair for `user_id`: the one they already hold a live lease on, else
@@ -246,6 +268,21 @@ pub struct Membership {
     pub project_id: Option<i64>,
     /// The role.
     pub role: Role,
+}
+
+/// A user with the roles they hold in one project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// User id.
+    pub user_id: i64,
+    /// Login name.
+    pub name: String,
+    /// A disabled user cannot log in.
+    pub disabled: bool,
+    /// Roles held in the project itself.
+    pub roles: Vec<Role>,
+    /// Admin of every project.
+    pub site_admin: bool,
 }
 
 /// A store shared by the server's handlers and background tasks.

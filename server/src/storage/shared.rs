@@ -45,19 +45,83 @@ macro_rules! impl_store {
 
         use $crate::bands::{BandCuts, assign_bands};
         use $crate::domain::{
-            FrequencyBand, NewProject, PairRecord, Project, RuleRecord, now_ms,
+            FrequencyBand, NewProject, PairRecord, Project, RuleExample, RuleRecord, now_ms,
         };
         use $crate::auth::Role;
         use $crate::queue::{Claim, JudgmentInput, JudgmentRow, QueueError, Submitted};
         use $crate::storage::shared::{json_text, rows_per_statement, shuffle_key};
         use $crate::storage::{
-            Backend, BandStats, ImportCounts, ImportSink, Membership, ProjectStats, Store,
+            Backend, BandStats, ImportCounts, ImportSink, Member, Membership, ProjectStats, Store,
             StoreError, User, conflict_on_unique,
         };
 
         const USER_COLUMNS: &str = "id, name, password_hash, disabled";
         const PROJECT_COLUMNS: &str =
             "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds";
+
+        /// Inserts a user (with its audit entry) inside `tx`; a taken name is a conflict.
+        async fn insert_user(
+            tx: &mut Transaction<'static, $db>,
+            name: &str,
+            password_hash: &str,
+            actor: Option<i64>,
+        ) -> Result<i64, StoreError> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(name)
+            .bind(password_hash)
+            .bind(now_ms())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, || format!("a user named {name:?} already exists")))?;
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
+                 VALUES ($1, $2, 'user.create', 'user', $3, $4)",
+            )
+            .bind(now_ms())
+            .bind(actor)
+            .bind(id)
+            .bind(json_text(&serde_json::json!({ "name": name })))
+            .execute(&mut **tx)
+            .await?;
+            Ok(id)
+        }
+
+        /// Grants a role inside `tx` (audited); false when the user held it already.
+        async fn grant_in(
+            tx: &mut Transaction<'static, $db>,
+            user_id: i64,
+            project_id: Option<i64>,
+            role: Role,
+            actor: Option<i64>,
+        ) -> Result<bool, StoreError> {
+            let granted = sqlx::query(
+                "INSERT INTO memberships (user_id, project_id, role, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(project_id)
+            .bind(role.as_str())
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if granted {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
+                     VALUES ($1, $2, 'role.grant', 'user', $3, $4)",
+                )
+                .bind(now_ms())
+                .bind(actor)
+                .bind(user_id)
+                .bind(json_text(&serde_json::json!({ "role": role, "project_id": project_id })))
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(granted)
+        }
 
         fn project_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Project, StoreError> {
             let labels: String = row.try_get("scale_labels")?;
@@ -157,6 +221,7 @@ macro_rules! impl_store {
                         overlap_k,
                         pairs,
                         judgments,
+                        my_roles: Vec::new(),
                     })
                     .collect())
             }
@@ -273,10 +338,18 @@ macro_rules! impl_store {
                 .fetch_one(&mut *tx)
                 .await?;
                 for (position, rule) in rules.iter().enumerate() {
-                    sqlx::query(
+                    if let Some(bad) = rule.examples.iter().find(|e| !project.has_label(&e.label)) {
+                        return Err(StoreError::Conflict(format!(
+                            "rule {}: example label {:?} is not on the project's scale ({})",
+                            rule.key,
+                            bad.label,
+                            project.scale_labels.join(", ")
+                        )));
+                    }
+                    let rule_id: i64 = sqlx::query_scalar(
                         "INSERT INTO rules \
                            (version_id, rule_key, position, title, body, capabilities, dimension) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     )
                     .bind(version_id)
                     .bind(&rule.key)
@@ -285,9 +358,23 @@ macro_rules! impl_store {
                     .bind(&rule.body)
                     .bind(json_text(&rule.capabilities))
                     .bind(rule.dimension.as_deref())
-                    .execute(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| conflict_on_unique(e, || format!("rule id {} appears twice", rule.key)))?;
+                    for example in &rule.examples {
+                        sqlx::query(
+                            "INSERT INTO rule_examples \
+                               (rule_id, inline_query, inline_item_title, label, why) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(rule_id)
+                        .bind(&example.query)
+                        .bind(&example.item_title)
+                        .bind(&example.label)
+                        .bind(&example.why)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 sqlx::query(
                     "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
@@ -318,24 +405,22 @@ macro_rules! impl_store {
 
             async fn create_user(&self, name: &str, password_hash: &str) -> Result<i64, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(name)
-                .bind(password_hash)
-                .bind(now_ms())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| conflict_on_unique(e, || format!("a user named {name:?} already exists")))?;
-                sqlx::query(
-                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
-                     VALUES ($1, 'user.create', 'user', $2, $3)",
-                )
-                .bind(now_ms())
-                .bind(id)
-                .bind(json_text(&serde_json::json!({ "name": name })))
-                .execute(&mut *tx)
-                .await?;
+                let id = insert_user(&mut tx, name, password_hash, None).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn create_member(
+                &self,
+                name: &str,
+                password_hash: &str,
+                project_id: Option<i64>,
+                role: Role,
+                actor: Option<i64>,
+            ) -> Result<i64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let id = insert_user(&mut tx, name, password_hash, actor).await?;
+                grant_in(&mut tx, id, project_id, role, actor).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -350,32 +435,81 @@ macro_rules! impl_store {
                 user_id: i64,
                 project_id: Option<i64>,
                 role: Role,
-            ) -> Result<(), StoreError> {
+                actor: Option<i64>,
+            ) -> Result<bool, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let granted = sqlx::query(
-                    "INSERT INTO memberships (user_id, project_id, role, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                let granted = grant_in(&mut tx, user_id, project_id, role, actor).await?;
+                tx.commit().await?;
+                Ok(granted)
+            }
+
+            async fn revoke_role(
+                &self,
+                user_id: i64,
+                project_id: Option<i64>,
+                role: Role,
+                actor: Option<i64>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let revoked = sqlx::query(
+                    "DELETE FROM memberships WHERE user_id = $1 AND role = $2 \
+                     AND COALESCE(project_id, 0) = COALESCE($3, 0)",
                 )
                 .bind(user_id)
-                .bind(project_id)
                 .bind(role.as_str())
-                .bind(now_ms())
+                .bind(project_id)
                 .execute(&mut *tx)
                 .await?
-                .rows_affected();
-                if granted > 0 {
+                .rows_affected()
+                    > 0;
+                if revoked {
                     sqlx::query(
-                        "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
-                         VALUES ($1, 'role.grant', 'user', $2, $3)",
+                        "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
+                         VALUES ($1, $2, 'role.revoke', 'user', $3, $4)",
                     )
                     .bind(now_ms())
+                    .bind(actor)
                     .bind(user_id)
                     .bind(json_text(&serde_json::json!({ "role": role, "project_id": project_id })))
                     .execute(&mut *tx)
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(())
+                Ok(revoked)
+            }
+
+            async fn project_members(&self, project: &Project) -> Result<Vec<Member>, StoreError> {
+                let rows: Vec<(i64, String, bool, Option<i64>, String)> = sqlx::query_as(
+                    "SELECT u.id, u.name, u.disabled, m.project_id, m.role \
+                     FROM memberships m JOIN users u ON u.id = m.user_id \
+                     WHERE m.project_id = $1 OR (m.project_id IS NULL AND m.role = 'admin') \
+                     ORDER BY u.name, m.id",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut members: Vec<Member> = Vec::new();
+                for (user_id, name, disabled, project_id, role) in rows {
+                    let role = Role::from_stored(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("memberships.role {role:?}")))?;
+                    if members.last().is_none_or(|m| m.user_id != user_id) {
+                        members.push(Member {
+                            user_id,
+                            name,
+                            disabled,
+                            roles: Vec::new(),
+                            site_admin: false,
+                        });
+                    }
+                    if let Some(member) = members.last_mut() {
+                        if project_id.is_none() {
+                            member.site_admin = true;
+                        } else {
+                            member.roles.push(role);
+                        }
+                    }
+                }
+                Ok(members)
             }
 
             async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>, StoreError> {
@@ -745,16 +879,42 @@ macro_rules! impl_store {
                 let Some((version_id, number)) = version else {
                     return Ok(None);
                 };
-                let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
-                    "SELECT rule_key, title, body, capabilities, dimension FROM rules \
+                let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT id, rule_key, title, body, capabilities, dimension FROM rules \
                      WHERE version_id = $1 ORDER BY position",
                 )
                 .bind(version_id)
                 .fetch_all(&self.pool)
                 .await?;
+                // Examples written inline, or taken from a pair of the project.
+                let example_rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+                    "SELECT e.rule_id, \
+                            COALESCE(e.inline_query, q.text, ''), \
+                            COALESCE(e.inline_item_title, i.title, ''), \
+                            e.label, e.why \
+                     FROM rule_examples e \
+                     JOIN rules r ON r.id = e.rule_id \
+                     LEFT JOIN pairs p ON p.id = e.pair_id \
+                     LEFT JOIN queries q ON q.id = p.query_id \
+                     LEFT JOIN items i ON i.id = p.item_id \
+                     WHERE r.version_id = $1 ORDER BY e.id",
+                )
+                .bind(version_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut examples: std::collections::HashMap<i64, Vec<RuleExample>> =
+                    std::collections::HashMap::new();
+                for (rule_id, query, item_title, label, why) in example_rows {
+                    examples.entry(rule_id).or_default().push(RuleExample {
+                        query,
+                        item_title,
+                        label,
+                        why,
+                    });
+                }
                 let rules = rows
                     .into_iter()
-                    .map(|(key, title, body, capabilities, dimension)| {
+                    .map(|(id, key, title, body, capabilities, dimension)| {
                         Ok(RuleRecord {
                             key,
                             title,
@@ -762,6 +922,7 @@ macro_rules! impl_store {
                             capabilities: serde_json::from_str(&capabilities)
                                 .map_err(|e| StoreError::Corrupt(format!("rules.capabilities: {e}")))?,
                             dimension,
+                            examples: examples.remove(&id).unwrap_or_default(),
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;

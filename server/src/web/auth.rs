@@ -138,6 +138,19 @@ impl CurrentUser {
         })
     }
 
+    /// The roles the user holds in the project, a site admin's included, in a fixed order.
+    pub fn roles_in(&self, project: &Project) -> Vec<Role> {
+        [
+            Role::Admin,
+            Role::GuidelineEditor,
+            Role::Reviewer,
+            Role::Annotator,
+        ]
+        .into_iter()
+        .filter(|r| self.holds(project, &[*r]))
+        .collect()
+    }
+
     /// Whether the user may see the project at all.
     pub fn is_member(&self, project: &Project) -> bool {
         self.memberships.iter().any(|m| {
@@ -194,10 +207,15 @@ pub async fn visible_projects(
     user: &CurrentUser,
 ) -> Result<Vec<relabel_frontend::types::ProjectSummary>, AppError> {
     let mut visible = Vec::new();
-    for summary in state.store.list_projects().await? {
+    for mut summary in state.store.list_projects().await? {
         if let Some(project) = state.store.project(&summary.slug).await?
             && user.is_member(&project)
         {
+            summary.my_roles = user
+                .roles_in(&project)
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect();
             visible.push(summary);
         }
     }

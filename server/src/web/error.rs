@@ -93,3 +93,15 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+impl From<crate::members::MemberError> for AppError {
+    fn from(err: crate::members::MemberError) -> Self {
+        use crate::members::MemberError as M;
+        match err {
+            M::Invalid(message) => Self::BadRequest(message),
+            M::Conflict(message) => Self::Conflict(message),
+            M::NotFound(_) => Self::NotFound,
+            M::Store(e) => e.into(),
+        }
+    }
+}

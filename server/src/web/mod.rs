@@ -26,10 +26,12 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use relabel_frontend::app::{App, shell};
 use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
 use relabel_frontend::types::{
-    ClaimedPair, GuidelineView, JudgmentForm, Progress, ProjectSummary, RuleView,
+    AddedMember, ClaimedPair, GuidelineView, JudgmentForm, MemberView, Progress, ProjectSummary,
+    RuleExampleView, RuleView,
 };
 
 use crate::auth::Role;
+use crate::members::{self, NewPassword};
 use crate::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
 use tower_http::services::ServeDir;
 use tower_sessions::Session;
@@ -217,7 +219,7 @@ impl Backend for StoreBackend {
                     },
                 })
                 .collect(),
-            rationale: None,
+            rationale: form.rationale,
             duration_ms: Some(form.duration_ms.max(0)),
             guideline_version_id: form.guideline_version_id,
             idempotency_key: form.idempotency_key,
@@ -259,6 +261,16 @@ impl Backend for StoreBackend {
                     body: r.body,
                     capabilities: r.capabilities,
                     dimension: r.dimension,
+                    examples: r
+                        .examples
+                        .into_iter()
+                        .map(|e| RuleExampleView {
+                            query: e.query,
+                            item_title: e.item_title,
+                            label: e.label,
+                            why: e.why,
+                        })
+                        .collect(),
                 })
                 .collect(),
         }))
@@ -282,6 +294,86 @@ impl Backend for StoreBackend {
             wanted,
         })
     }
+    async fn list_members(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Vec<MemberView>, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
+        let members = self
+            .0
+            .store
+            .project_members(&project)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(members
+            .into_iter()
+            .map(|m| MemberView {
+                user_id: m.user_id,
+                name: m.name,
+                roles: m.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                site_admin: m.site_admin,
+                disabled: m.disabled,
+            })
+            .collect())
+    }
+
+    async fn add_member(
+        &self,
+        request: &Parts,
+        slug: String,
+        username: String,
+        role: String,
+        password: String,
+    ) -> Result<AddedMember, BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
+        let role = parse_role(&role)?;
+        let password = if password.is_empty() {
+            NewPassword::Generate
+        } else {
+            NewPassword::Given(password)
+        };
+        let name = username.trim().to_owned();
+        let added = members::add(
+            self.0.store.as_ref(),
+            Some(&project),
+            Some(user.id),
+            &name,
+            role,
+            password,
+        )
+        .await
+        .map_err(|e| backend_error(e.into()))?;
+        Ok(AddedMember {
+            name,
+            created: added.created,
+            granted: added.granted,
+            password: added.generated_password,
+        })
+    }
+
+    async fn revoke_role(
+        &self,
+        request: &Parts,
+        slug: String,
+        user_id: i64,
+        role: String,
+    ) -> Result<(), BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
+        let role = parse_role(&role)?;
+        members::revoke(self.0.store.as_ref(), &project, user.id, user_id, role)
+            .await
+            .map_err(|e| backend_error(e.into()))
+    }
+}
+
+/// A role named by a form; an unknown name is refused.
+fn parse_role(name: &str) -> Result<Role, BackendError> {
+    Role::from_stored(name).ok_or_else(|| {
+        BackendError::Refused(format!(
+            "role: {name:?} is not one of admin, guideline_editor, reviewer, annotator"
+        ))
+    })
 }
 
 /// The app's page routes, generated once per process: leptos suspends every resource
