@@ -107,6 +107,7 @@ async fn setup(db: &TestDb) -> AppState {
             }],
             gold_label: (i == 0).then(|| "L4".to_owned()),
             tags: vec![],
+            task: None,
         })
         .collect();
     import_records(store.as_ref(), &shop, &records, "test")
@@ -385,4 +386,232 @@ async fn the_openapi_document_describes_the_api() {
             .is_some()
     );
     db.finish().await;
+}
+
+/// A project whose pairs ask for a label and a ranking of three five-step candidates,
+/// with one judge-only pair, and a guideline; logged in as its annotator.
+async fn ranking_setup(db: &TestDb) -> (AppState, String, relabel::domain::Project) {
+    use relabel::domain::{RuleRecord, TaskKind};
+    let store = &db.store;
+    let shop = project(store, "rankshop").await;
+    let candidate = |label: &str| CotRecord {
+        model: "m".into(),
+        text: String::new(),
+        steps: (1..=5).map(|s| format!("step {s}")).collect(),
+        label: Some(label.into()),
+    };
+    let records: Vec<PairRecord> = (0..30)
+        .map(|i| PairRecord {
+            query: format!("query {i}"),
+            query_frequency: Some(10),
+            item: ItemRecord {
+                id: format!("sku-{i}"),
+                title: format!("Item {i}"),
+                category: vec![],
+                attributes: Default::default(),
+                price: None,
+                images: vec![],
+                description: None,
+            },
+            cot: vec![candidate("L4"), candidate("L2"), candidate("L3")],
+            gold_label: None,
+            tags: vec![],
+            task: Some(if i == 0 {
+                TaskKind::Judge
+            } else {
+                TaskKind::JudgeAndRank
+            }),
+        })
+        .collect();
+    import_records(store.as_ref(), &shop, &records, "test")
+        .await
+        .unwrap();
+    let rule = RuleRecord {
+        key: "R-BRAND-01".into(),
+        title: "Brand".into(),
+        body: "b".into(),
+        capabilities: vec![],
+        dimension: Some("brand".into()),
+        examples: vec![],
+    };
+    store.publish_guideline(&shop, &[rule], "v1").await.unwrap();
+    let hash = hash_password(PASSWORD).unwrap();
+    let id = store.create_user("ranker", &hash).await.unwrap();
+    store
+        .grant_role(id, Some(shop.id), Role::Annotator, None)
+        .await
+        .unwrap();
+    let state = AppState::new(store.clone(), std::path::Path::new("target/site"));
+    let cookie = support::login_cookie(&state, "ranker", PASSWORD).await;
+    (state, cookie, shop)
+}
+
+#[tokio::test]
+async fn a_ranking_is_validated_field_by_field_and_stored_whole() {
+    each_backend(|db: TestDb| async move {
+        let (state, cookie, shop) = ranking_setup(&db).await;
+        // Take pairs until one that ranks comes up (the judge-only one is kept aside).
+        let mut judge_only = None;
+        let (pair_id, lease_id) = loop {
+            let next = send(&state, "POST", "/api/v1/projects/rankshop/next", Some(&cookie), None).await;
+            assert_eq!(next.status, StatusCode::OK, "{}", next.json);
+            let pair = &next.json["pair"];
+            if pair["task"] == "judge" {
+                judge_only = Some(pair["pair_id"].as_i64().unwrap());
+                let skip = json!({ "pair_id": pair["pair_id"] });
+                send(&state, "POST", "/api/v1/projects/rankshop/skips", Some(&cookie), Some(skip)).await;
+                continue;
+            }
+            assert_eq!(pair["task"], "judge+rank");
+            assert_eq!(pair["cot"].as_array().unwrap().len(), 3);
+            break (pair["pair_id"].as_i64().unwrap(), next.json["lease_id"].as_i64().unwrap());
+        };
+        let submit = |extra: Value, key: &str| {
+            let mut body = json!({
+                "pair_id": pair_id, "lease_id": lease_id, "label": "L2", "idempotency_key": key,
+            });
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let (state, cookie) = (state.clone(), cookie.clone());
+            async move {
+                send(&state, "POST", "/api/v1/projects/rankshop/judgments", Some(&cookie), Some(body)).await
+            }
+        };
+        let refused = [
+            (json!({}), "ranking"),
+            (json!({ "ranking": [[0], [1]] }), "ranking"),
+            (json!({ "ranking": [[0, 1], [1, 2]] }), "ranking[1]"),
+            (json!({ "ranking": [[0, 1, 2, 3]] }), "ranking[0]"),
+            (json!({ "ranking": [[0, 1, 2]], "step_flags": [{"candidate": 0, "step": 5}] }), "step_flags[0].step"),
+            (json!({ "ranking": [[0, 1, 2]], "step_flags": [{"candidate": 1, "step": 0, "rule": "R-NOPE"}] }), "step_flags[0].rule"),
+            (json!({ "ranking": [[0, 1, 2]], "corrected_cot": {"steps": []} }), "corrected_cot.steps"),
+            (json!({ "step_flags": [{"candidate": 0, "step": 1}] }), "ranking"),
+            (json!({ "ranking": [[0, 1, 2]], "rules": [{"id": "R-GONE", "verdict": "applies"}] }), "rules"),
+            (json!({ "ranking": [[0, 1, 2]], "label": null }), "label"),
+        ];
+        for (i, (extra, field)) in refused.into_iter().enumerate() {
+            let reply = submit(extra.clone(), &format!("bad-{i}")).await;
+            assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{extra}: {}", reply.json);
+            assert_eq!(reply.json["error"]["code"], "unprocessable");
+            let message = reply.json["error"]["message"].as_str().unwrap();
+            assert!(message.starts_with(&format!("{field}:")), "{extra}: {message}");
+        }
+        assert!(db.store.judgments(&shop).await.unwrap().is_empty(), "a refused judgment was stored");
+
+        let good = json!({
+            "ranking": [[2], [0, 1]],
+            "step_flags": [{"candidate": 0, "step": 3, "rule": "R-BRAND-01", "dimension": "brand"}],
+            "corrected_cot": {"steps": ["The query names a brand.", "The item is another brand."], "label": "L2"},
+        });
+        let stored = submit(good.clone(), "good").await;
+        assert_eq!(stored.status, StatusCode::OK, "{}", stored.json);
+        let replay = submit(good, "good").await;
+        assert_eq!(replay.json["replayed"], true);
+        let rows = db.store.judgments(&shop).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let parse = |t: &Option<String>| serde_json::from_str::<Value>(t.as_deref().unwrap()).unwrap();
+        assert_eq!(rows[0].label.as_deref(), Some("L2"));
+        assert_eq!(parse(&rows[0].ranking), json!([[2], [0, 1]]));
+        assert_eq!(
+            parse(&rows[0].step_flags),
+            json!([{"candidate": 0, "step": 3, "rule": "R-BRAND-01", "dimension": "brand"}])
+        );
+        assert_eq!(parse(&rows[0].corrected_cot)["steps"][1], "The item is another brand.");
+
+        // A judge-only pair takes no ranking.
+        let judge_only = match judge_only {
+            Some(id) => id,
+            None => loop {
+                let next = send(&state, "POST", "/api/v1/projects/rankshop/next", Some(&cookie), None).await;
+                let pair = &next.json["pair"];
+                let id = pair["pair_id"].as_i64().expect("the judge-only pair comes up");
+                if pair["task"] == "judge" {
+                    break id;
+                }
+                let skip = json!({ "pair_id": id });
+                send(&state, "POST", "/api/v1/projects/rankshop/skips", Some(&cookie), Some(skip)).await;
+            },
+        };
+        let reply = send(
+            &state,
+            "POST",
+            "/api/v1/projects/rankshop/judgments",
+            Some(&cookie),
+            Some(json!({ "pair_id": judge_only, "label": "L3", "ranking": [[0, 1, 2]], "idempotency_key": "j" })),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.json);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn random_rankings_with_ties_round_trip_through_storage() {
+    use rand::{Rng, SeedableRng, seq::SliceRandom};
+    use relabel::queue::{self, JudgmentInput};
+    use relabel::ranking::RankingInput;
+    each_backend(|db: TestDb| async move {
+        let (_, _, shop) = ranking_setup(&db).await;
+        let user = db.store.user_by_name("ranker").await.unwrap().unwrap().id;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut expected = Vec::new();
+        while let Some(claim) = queue::next_pair(db.store.as_ref(), &shop, user)
+            .await
+            .unwrap()
+        {
+            let pair = db
+                .store
+                .pair_view(&shop, claim.pair_id)
+                .await
+                .unwrap()
+                .unwrap();
+            let ranking = (pair.task != "judge").then(|| {
+                let mut order: Vec<usize> = (0..pair.cot.len()).collect();
+                order.shuffle(&mut rng);
+                let mut groups: Vec<Vec<usize>> = Vec::new();
+                for c in order {
+                    match groups.last_mut() {
+                        Some(g) if rng.random_bool(0.4) => g.push(c),
+                        _ => groups.push(vec![c]),
+                    }
+                }
+                groups
+            });
+            let input = JudgmentInput {
+                pair_id: claim.pair_id,
+                lease_id: Some(claim.lease_id),
+                label: Some("L3".into()),
+                rules: vec![],
+                rationale: None,
+                duration_ms: None,
+                guideline_version_id: None,
+                idempotency_key: format!("rt-{}", claim.pair_id),
+                ranking: ranking.clone().map(|ranking| RankingInput {
+                    ranking,
+                    ..RankingInput::default()
+                }),
+            };
+            queue::submit(db.store.as_ref(), &shop, user, &input, false)
+                .await
+                .unwrap();
+            expected.push((claim.pair_id, ranking));
+        }
+        assert_eq!(expected.len(), 30);
+        let stored: Vec<(i64, Option<Vec<Vec<usize>>>)> = db
+            .store
+            .judgments(&shop)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.pair_id,
+                    r.ranking.map(|t| serde_json::from_str(&t).unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(stored, expected, "{}", db.name);
+        db
+    })
+    .await;
 }

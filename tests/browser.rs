@@ -317,6 +317,14 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
         .await
         .unwrap();
     let demo = db.store.project("demo").await.unwrap().unwrap();
+    // This test is about judging; the demo's judge+rank pairs have their own test.
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE pairs SET task = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let other = project(&db.store, "other").await;
     let ana = user_with_roles(&db, "ana", &[(demo.id, Role::Annotator)]).await;
     let (addr, server) = serve(&db).await;
@@ -472,7 +480,13 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
     let rows = db.store.judgments(&demo).await.unwrap();
     let got: Vec<(i64, i64, &str)> = rows
         .iter()
-        .map(|r| (r.pair_id, r.revision, r.label.as_str()))
+        .map(|r| {
+            (
+                r.pair_id,
+                r.revision,
+                r.label.as_deref().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -485,9 +499,6 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
         rows[1].rules_cited
     );
     assert_eq!(rows[0].rules_cited, "[]");
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
-        .await
-        .unwrap();
     let skipped: Vec<(i64, i64)> = sqlx::query_as("SELECT pair_id, user_id FROM skips")
         .fetch_all(&mut conn)
         .await

@@ -44,6 +44,7 @@ fn pair(i: usize, gold: bool) -> PairRecord {
         }],
         gold_label: gold.then(|| "L4".to_owned()),
         tags: vec![],
+        task: None,
     }
 }
 
@@ -80,7 +81,7 @@ fn judgment(pair_id: i64, lease_id: Option<i64>, label: &str, key: &str) -> Judg
     JudgmentInput {
         pair_id,
         lease_id,
-        label: label.into(),
+        label: Some(label.into()),
         rules: vec![RuleCitation {
             id: "R-BRAND-01".into(),
             verdict: RuleVerdict::Violated,
@@ -89,6 +90,7 @@ fn judgment(pair_id: i64, lease_id: Option<i64>, label: &str, key: &str) -> Judg
         duration_ms: Some(4_000),
         guideline_version_id: None,
         idempotency_key: key.into(),
+        ranking: None,
     }
 }
 

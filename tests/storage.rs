@@ -213,6 +213,8 @@ const BAD_FILES: &[(&str, u64, &str)] = &[
     ("trailing-garbage.jsonl", 1, "line"),
     ("deep-nesting.jsonl", 1, "tags[0]"),
     ("not-an-object.jsonl", 2, "line"),
+    ("task-unknown.jsonl", 1, "task"),
+    ("task-rank-one-candidate.jsonl", 2, "task"),
     ("bad-utf8.jsonl", 3, "line"),
     ("csv-unknown-column.csv", 1, "header column 3"),
     ("csv-missing-column.csv", 1, "header"),

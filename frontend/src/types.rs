@@ -30,6 +30,8 @@ pub struct ProjectSummary {
 pub struct PairView {
     /// The pair's id, to quote when submitting.
     pub pair_id: i64,
+    /// What is asked: `judge`, `rank` or `judge+rank`.
+    pub task: String,
     /// The query text.
     pub query: String,
     /// The query's traffic band: head, torso or tail.
@@ -142,12 +144,21 @@ pub struct JudgmentForm {
     pub pair_id: i64,
     /// The lease, for a first judgment.
     pub lease_id: Option<i64>,
-    /// The label.
-    pub label: String,
+    /// The label (none for a rank-only task).
+    pub label: Option<String>,
     /// Rules cited.
     pub rules: Vec<Citation>,
     /// Why, in the annotator's words (optional).
     pub rationale: Option<String>,
+    /// The CoT ranking, best first with ties, for a pair whose task ranks.
+    #[serde(default)]
+    pub ranking: Option<Vec<Vec<usize>>>,
+    /// First wrong step per candidate.
+    #[serde(default)]
+    pub step_flags: Vec<StepFlag>,
+    /// The annotator's corrected CoT.
+    #[serde(default)]
+    pub corrected_cot: Option<CorrectedCot>,
     /// Time spent, in milliseconds.
     pub duration_ms: i64,
     /// The guideline version shown.
@@ -208,3 +219,30 @@ pub const PROJECT_ROLES: [(&str, &str); 4] = [
     ("guideline_editor", "Guideline editor"),
     ("admin", "Admin"),
 ];
+
+/// Where a candidate's reasoning first went wrong, and against which rule or dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StepFlag {
+    /// The candidate's position (0-based).
+    pub candidate: usize,
+    /// The first wrong step's index (0-based); none when every step is right.
+    pub step: Option<usize>,
+    /// The guideline rule the step got wrong (its id, e.g. `R-BRAND-01`).
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The attribute dimension the step got wrong (e.g. `brand`), when no rule names it.
+    #[serde(default)]
+    pub dimension: Option<String>,
+}
+
+/// The annotator's own reasoning, in the fixed step structure, and the label it reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CorrectedCot {
+    /// The steps, in order.
+    pub steps: Vec<String>,
+    /// The label the corrected reasoning reaches.
+    #[serde(default)]
+    pub label: Option<String>,
+}

@@ -212,13 +212,16 @@ pub fn AnnotatePage() -> impl IntoView {
         let form = JudgmentForm {
             pair_id: pair.pair_id,
             lease_id,
-            label: chosen.clone(),
+            label: Some(chosen.clone()),
             rules: cited.get_untracked(),
             rationale: Some(rationale.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
             duration_ms: (browser_now() - shown_at.get_untracked()).max(0),
             guideline_version_id: version_id(),
             idempotency_key: key,
             revise,
+            ranking: None,
+            step_flags: Vec::new(),
+            corrected_cot: None,
         };
         last.set(Some((pair, chosen)));
         submit.dispatch((slug(), form));

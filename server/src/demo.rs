@@ -13,7 +13,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{CotRecord, ItemRecord, PairRecord, RuleExample, RuleRecord};
+use crate::domain::{CotRecord, ItemRecord, PairRecord, RuleExample, RuleRecord, TaskKind};
 
 /// The demo project's data: the default guideline and the pairs to import.
 #[derive(Debug, Clone, PartialEq)]
@@ -2785,6 +2785,9 @@ fn build(seed: u64) -> Built {
                 cot,
                 gold_label,
                 tags: pair_tags(need, truth, hard),
+                // One pair in six asks for the CoT ranking too, so a new user meets the
+                // ranking screen within the first few pairs.
+                task: (pairs.len() % 6 == 5).then_some(TaskKind::JudgeAndRank),
             });
             pair_need.push(q);
         }

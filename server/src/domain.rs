@@ -123,6 +123,26 @@ impl TaskKind {
             Self::JudgeAndRank => "judge+rank",
         }
     }
+
+    /// The kind stored under `name`.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        match name {
+            "judge" => Some(Self::Judge),
+            "rank" => Some(Self::Rank),
+            "judge+rank" => Some(Self::JudgeAndRank),
+            _ => None,
+        }
+    }
+
+    /// Whether the annotator gives a label.
+    pub fn judges(self) -> bool {
+        matches!(self, Self::Judge | Self::JudgeAndRank)
+    }
+
+    /// Whether the annotator ranks the CoT candidates.
+    pub fn ranks(self) -> bool {
+        matches!(self, Self::Rank | Self::JudgeAndRank)
+    }
 }
 
 /// What is needed to create a project.
@@ -219,6 +239,8 @@ pub struct PairRecord {
     pub gold_label: Option<String>,
     /// Capability and other tags.
     pub tags: Vec<String>,
+    /// What annotators are asked for this pair (`None`: the project's task).
+    pub task: Option<TaskKind>,
 }
 
 /// A product as imported.

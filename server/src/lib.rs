@@ -12,5 +12,6 @@ pub mod domain;
 pub mod import;
 pub mod members;
 pub mod queue;
+pub mod ranking;
 pub mod storage;
 pub mod web;

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Project, now_ms};
+use crate::domain::{Project, TaskKind, now_ms};
+use crate::ranking::{self, RankingContext, RankingInput};
 use crate::storage::{Store, StoreError};
 
 /// A pair handed to an annotator, held for them until `expires_at`.
@@ -45,8 +46,8 @@ pub struct JudgmentInput {
     pub pair_id: i64,
     /// The lease the pair was handed out under, if any.
     pub lease_id: Option<i64>,
-    /// A label on the project's scale.
-    pub label: String,
+    /// A label on the project's scale (none for a rank-only task).
+    pub label: Option<String>,
     /// Rules cited.
     pub rules: Vec<RuleCitation>,
     /// Why, in the annotator's words.
@@ -57,6 +58,8 @@ pub struct JudgmentInput {
     pub guideline_version_id: Option<i64>,
     /// A key the client makes once per judgment; sending it again changes nothing.
     pub idempotency_key: String,
+    /// The CoT ranking, for a pair whose task ranks.
+    pub ranking: Option<RankingInput>,
 }
 
 /// What a stored (or replayed) submit answers.
@@ -81,10 +84,16 @@ pub struct JudgmentRow {
     pub user_id: i64,
     /// 1 for the first judgment, then one more per revision.
     pub revision: i64,
-    /// The label.
-    pub label: String,
+    /// The label (none for a rank-only task).
+    pub label: Option<String>,
     /// The rules cited, as stored (JSON).
     pub rules_cited: String,
+    /// The ranking, as stored (JSON tie groups), if the task ranks.
+    pub ranking: Option<String>,
+    /// First wrong steps, as stored (JSON).
+    pub step_flags: Option<String>,
+    /// The corrected CoT, as stored (JSON).
+    pub corrected_cot: Option<String>,
     /// The client's key.
     pub idempotency_key: String,
 }
@@ -110,6 +119,9 @@ pub enum QueueError {
     /// The input is malformed; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// Well-formed, but does not fit the pair, its task or the guideline (HTTP 422).
+    #[error("{0}")]
+    Unprocessable(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -123,10 +135,12 @@ impl From<sqlx::Error> for QueueError {
 
 /// Checks a judgment against the project before it reaches storage.
 pub fn validate_judgment(project: &Project, input: &JudgmentInput) -> Result<(), QueueError> {
-    if !project.has_label(&input.label) {
+    if let Some(label) = &input.label
+        && !project.has_label(label)
+    {
         return Err(QueueError::Invalid(format!(
             "label {:?} is not on the project's scale ({})",
-            input.label,
+            label,
             project.scale_labels.join(", ")
         )));
     }
@@ -189,7 +203,8 @@ pub async fn next_pair(
 }
 
 /// Stores a judgment of a pair, idempotent by its key: the annotator's first judgment,
-/// or with `revise` a revision of it (a new row).
+/// or with `revise` a revision of it (a new row). What the judgment must carry follows
+/// the pair's task: a label to judge, a ranking of its CoT candidates to rank.
 pub async fn submit(
     store: &dyn Store,
     project: &Project,
@@ -198,9 +213,90 @@ pub async fn submit(
     revise: bool,
 ) -> Result<Submitted, QueueError> {
     validate_judgment(project, input)?;
+    let Some(pair) = store.pair_for_judging(project, input.pair_id).await? else {
+        return Err(QueueError::NotFound);
+    };
+    check_task(pair.task, input)?;
+    // Rules are checked against the version shown, or the latest when none is named
+    // (a project without a guideline has nothing to check them against).
+    let guideline = store
+        .guideline_rule_ids(project, input.guideline_version_id)
+        .await?;
+    if input.guideline_version_id.is_some() && guideline.is_none() {
+        return Err(QueueError::Unprocessable(
+            "guideline_version_id: not a published guideline version of this project".into(),
+        ));
+    }
+    if let Some(rule_ids) = &guideline
+        && let Some(rule) = input.rules.iter().find(|r| !rule_ids.contains(&r.id))
+    {
+        return Err(QueueError::Unprocessable(format!(
+            "rules: rule {:?} is not in the guideline version shown",
+            rule.id
+        )));
+    }
+    if let Some(ranking) = &input.ranking {
+        let context = RankingContext {
+            steps_per_candidate: pair.candidates.iter().map(|c| c.steps).collect(),
+            rule_ids: guideline.iter().flatten().map(String::as_str).collect(),
+            labels: &project.scale_labels,
+        };
+        if guideline.is_none()
+            && let Some(i) = ranking.step_flags.iter().position(|f| f.rule.is_some())
+        {
+            return Err(QueueError::Unprocessable(format!(
+                "step_flags[{i}].rule: this project has no published guideline to cite"
+            )));
+        }
+        ranking::validate(ranking, &context)
+            .map_err(|e| QueueError::Unprocessable(e.to_string()))?;
+    }
     store
         .submit_judgment(project, user_id, input, revise, now_ms())
         .await
+}
+
+/// What the pair's task asks for: a label when it judges, a ranking when it ranks.
+fn check_task(task: TaskKind, input: &JudgmentInput) -> Result<(), QueueError> {
+    let refuse = |m: String| Err(QueueError::Unprocessable(m));
+    match (task.judges(), input.label.is_some()) {
+        (true, false) => {
+            return refuse(format!(
+                "label: this pair's task is {}; give a label",
+                task.as_str()
+            ));
+        }
+        (false, true) => {
+            return refuse("label: this pair's task is rank; it takes no label".into());
+        }
+        _ => {}
+    }
+    match (task.ranks(), input.ranking.is_some()) {
+        (true, false) => refuse(format!(
+            "ranking: this pair's task is {}; rank its candidates",
+            task.as_str()
+        )),
+        (false, true) => refuse("ranking: this pair's task is judge; it takes no ranking".into()),
+        _ => Ok(()),
+    }
+}
+
+/// A pair as the submit checks see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairForJudging {
+    /// The pair's task (its own, else the project's).
+    pub task: TaskKind,
+    /// Its CoT candidates, by position.
+    pub candidates: Vec<CandidateShape>,
+}
+
+/// What the checks need of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateShape {
+    /// How many steps it has.
+    pub steps: usize,
+    /// The label it reached.
+    pub label: Option<String>,
 }
 
 /// Skips a pair: it is not shown to this annotator again and does not count toward k.
@@ -243,12 +339,13 @@ mod tests {
         JudgmentInput {
             pair_id: 1,
             lease_id: None,
-            label: label.into(),
+            label: Some(label.into()),
             rules: vec![],
             rationale: None,
             duration_ms: Some(1200),
             guideline_version_id: None,
             idempotency_key: key.into(),
+            ranking: None,
         }
     }
 

@@ -229,6 +229,7 @@ fn row_to_raw(
         cot: Vec::new(),
         gold_label: take("gold_label"),
         tags: list(take("tags"), '|'),
+        task: None,
     };
     if errors.is_empty() {
         Ok(raw)

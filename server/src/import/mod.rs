@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::domain::{PairRecord, Project};
+use crate::domain::{PairRecord, Project, TaskKind};
 use crate::storage::{ImportCounts, Store, StoreError};
 
 pub use validate::MAX_COT_CANDIDATES;
@@ -499,7 +499,7 @@ impl ParseRun {
                         field: "item.id".into(),
                         message: format!(
                             "the pair ({:?}, {:?}) was given on line {} with different cot, \
-                             gold_label or tags",
+                             gold_label, tags or task",
                             r.query, r.item.id, seen.line
                         ),
                     }],
@@ -648,7 +648,7 @@ fn pair_fingerprint(r: &PairRecord) -> u64 {
     for c in &r.cot {
         (&c.model, &c.text, &c.steps, &c.label).hash(&mut h);
     }
-    (&r.gold_label, &r.tags).hash(&mut h);
+    (&r.gold_label, &r.tags, r.task.map(TaskKind::as_str)).hash(&mut h);
     h.finish()
 }
 

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::Deserialize;
 
 use super::FieldError;
-use crate::domain::{CotRecord, ItemRecord, PairRecord, Project};
+use crate::domain::{CotRecord, ItemRecord, PairRecord, Project, TaskKind};
 
 /// Most CoT candidates one pair may carry (the ranking screen handles 2 to 8).
 pub const MAX_COT_CANDIDATES: usize = 8;
@@ -31,6 +31,8 @@ pub struct RawPair {
     pub gold_label: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    #[serde(default)]
+    pub task: Option<String>,
 }
 
 /// An item as written in a JSONL line.
@@ -153,6 +155,7 @@ pub fn validate(raw: RawPair, project: &Project) -> Result<PairRecord, Vec<Field
             ),
         );
     }
+    let cot_count = raw.cot.len();
     let cot = raw
         .cot
         .into_iter()
@@ -178,6 +181,24 @@ pub fn validate(raw: RawPair, project: &Project) -> Result<PairRecord, Vec<Field
     tags.sort();
     tags.dedup();
 
+    let task = raw.task.as_deref().map(str::trim).and_then(|t| {
+        let kind = TaskKind::from_stored(t);
+        match kind {
+            None => check.fail(
+                "task",
+                format!("{t:?} is not one of judge, rank, judge+rank"),
+            ),
+            Some(k) if k.ranks() && !(2..=MAX_COT_CANDIDATES).contains(&cot_count) => check.fail(
+                "task",
+                format!(
+                    "{t} needs 2 to {MAX_COT_CANDIDATES} CoT candidates to rank, got {cot_count}"
+                ),
+            ),
+            Some(_) => {}
+        }
+        kind
+    });
+
     if check.errors.is_empty() {
         Ok(PairRecord {
             query,
@@ -186,6 +207,7 @@ pub fn validate(raw: RawPair, project: &Project) -> Result<PairRecord, Vec<Field
             cot,
             gold_label,
             tags,
+            task,
         })
     } else {
         Err(check.errors)

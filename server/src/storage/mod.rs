@@ -220,6 +220,20 @@ pub trait Store: Send + Sync {
         project: &Project,
         pair_id: i64,
     ) -> Result<Option<PairView>, StoreError>;
+    /// The pair's task and CoT candidates, for the submit checks; `None` when the pair
+    /// is not in the project.
+    async fn pair_for_judging(
+        &self,
+        project: &Project,
+        pair_id: i64,
+    ) -> Result<Option<crate::queue::PairForJudging>, StoreError>;
+    /// The rule ids of a published guideline version of the project (`None`: the latest);
+    /// `None` when there is no such version.
+    async fn guideline_rule_ids(
+        &self,
+        project: &Project,
+        version_id: Option<i64>,
+    ) -> Result<Option<Vec<String>>, StoreError>;
     /// The user with this id, if any.
     async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
     /// Stores a login session's record (JSON) until `expires_at`.

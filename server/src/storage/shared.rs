@@ -45,10 +45,12 @@ macro_rules! impl_store {
 
         use $crate::bands::{BandCuts, assign_bands};
         use $crate::domain::{
-            FrequencyBand, NewProject, PairRecord, Project, RuleExample, RuleRecord, now_ms,
+            FrequencyBand, NewProject, PairRecord, Project, RuleExample, RuleRecord, TaskKind, now_ms,
         };
         use $crate::auth::Role;
-        use $crate::queue::{Claim, JudgmentInput, JudgmentRow, QueueError, Submitted};
+        use $crate::queue::{
+            CandidateShape, Claim, JudgmentInput, JudgmentRow, PairForJudging, QueueError, Submitted,
+        };
         use $crate::storage::shared::{json_text, rows_per_statement, shuffle_key};
         use $crate::storage::{
             Backend, BandStats, ImportCounts, ImportSink, Member, Membership, ProjectStats, Store,
@@ -685,19 +687,24 @@ macro_rules! impl_store {
                         return Err(QueueError::LeaseExpired);
                     }
                 }
+                let ranking = input.ranking.as_ref();
                 let judgment_id: i64 = sqlx::query_scalar(
                     "INSERT INTO judgments (pair_id, user_id, revision, label, rules_cited, rationale, \
-                       time_spent_ms, guideline_version_id, idempotency_key, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                       time_spent_ms, guideline_version_id, ranking, first_wrong_steps, corrected_cot, \
+                       idempotency_key, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
                 )
                 .bind(input.pair_id)
                 .bind(user_id)
                 .bind(next_revision)
-                .bind(&input.label)
+                .bind(input.label.as_deref())
                 .bind(json_text(&input.rules))
                 .bind(input.rationale.as_deref())
                 .bind(input.duration_ms)
                 .bind(input.guideline_version_id)
+                .bind(ranking.map(|r| json_text(&r.ranking)))
+                .bind(ranking.map(|r| json_text(&r.step_flags)))
+                .bind(ranking.and_then(|r| r.corrected_cot.as_ref()).map(json_text))
                 .bind(&input.idempotency_key)
                 .bind(now)
                 .fetch_one(&mut *tx)
@@ -776,11 +783,11 @@ macro_rules! impl_store {
             ) -> Result<Option<PairView>, StoreError> {
                 type PairRow = (
                     String, String, String, String, String, String,
-                    Option<f64>, String, Option<String>,
+                    Option<f64>, String, Option<String>, Option<String>,
                 );
                 let row: Option<PairRow> = sqlx::query_as(
                     "SELECT q.text, q.band, i.external_id, i.title, i.category, i.attributes, \
-                       i.price, i.images, i.description \
+                       i.price, i.images, i.description, p.task \
                      FROM pairs p JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
                      WHERE p.id = $1 AND p.project_id = $2",
                 )
@@ -788,7 +795,7 @@ macro_rules! impl_store {
                 .bind(project.id)
                 .fetch_optional(&self.pool)
                 .await?;
-                let Some((query, band, id, title, category, attributes, price, images, description)) = row
+                let Some((query, band, id, title, category, attributes, price, images, description, task)) = row
                 else {
                     return Ok(None);
                 };
@@ -814,6 +821,7 @@ macro_rules! impl_store {
                     .collect::<Result<Vec<_>, StoreError>>()?;
                 Ok(Some(PairView {
                     pair_id,
+                    task: task.unwrap_or_else(|| project.task.clone()),
                     query,
                     band,
                     item: ItemView {
@@ -827,6 +835,62 @@ macro_rules! impl_store {
                     },
                     cot,
                 }))
+            }
+
+            async fn pair_for_judging(
+                &self,
+                project: &Project,
+                pair_id: i64,
+            ) -> Result<Option<PairForJudging>, StoreError> {
+                let task: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT task FROM pairs WHERE id = $1 AND project_id = $2")
+                        .bind(pair_id)
+                        .bind(project.id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let Some((task,)) = task else { return Ok(None) };
+                let task = task.as_deref().unwrap_or(&project.task);
+                let task = TaskKind::from_stored(task)
+                    .ok_or_else(|| StoreError::Corrupt(format!("task {task:?}")))?;
+                let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+                    "SELECT steps, label FROM cot_candidates WHERE pair_id = $1 ORDER BY position",
+                )
+                .bind(pair_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let candidates = rows
+                    .into_iter()
+                    .map(|(steps, label)| {
+                        let steps: Vec<serde_json::Value> = serde_json::from_str(&steps)
+                            .map_err(|e| StoreError::Corrupt(format!("cot_candidates.steps: {e}")))?;
+                        Ok(CandidateShape { steps: steps.len(), label })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Ok(Some(PairForJudging { task, candidates }))
+            }
+
+            async fn guideline_rule_ids(
+                &self,
+                project: &Project,
+                version_id: Option<i64>,
+            ) -> Result<Option<Vec<String>>, StoreError> {
+                let version: Option<i64> = sqlx::query_scalar(
+                    "SELECT v.id FROM guideline_versions v JOIN guidelines g ON g.id = v.guideline_id \
+                     WHERE g.project_id = $1 AND v.published_at IS NOT NULL \
+                       AND ($2 IS NULL OR v.id = $2) \
+                     ORDER BY v.number DESC LIMIT 1",
+                )
+                .bind(project.id)
+                .bind(version_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(version) = version else { return Ok(None) };
+                let ids: Vec<String> =
+                    sqlx::query_scalar("SELECT rule_key FROM rules WHERE version_id = $1 ORDER BY position")
+                        .bind(version)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(Some(ids))
             }
 
             async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
@@ -968,28 +1032,31 @@ macro_rules! impl_store {
             }
 
             async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError> {
-                let rows: Vec<(i64, i64, i64, i64, Option<String>, String, String)> = sqlx::query_as(
-                    "SELECT j.id, j.pair_id, j.user_id, j.revision, j.label, j.rules_cited, j.idempotency_key \
+                let rows = sqlx::query(
+                    "SELECT j.id, j.pair_id, j.user_id, j.revision, j.label, j.rules_cited, \
+                       j.ranking, j.first_wrong_steps, j.corrected_cot, j.idempotency_key \
                      FROM judgments j JOIN pairs p ON p.id = j.pair_id \
                      WHERE p.project_id = $1 ORDER BY j.id",
                 )
                 .bind(project.id)
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(
-                        |(id, pair_id, user_id, revision, label, rules_cited, idempotency_key)| JudgmentRow {
-                            id,
-                            pair_id,
-                            user_id,
-                            revision,
-                            label: label.unwrap_or_default(),
-                            rules_cited,
-                            idempotency_key,
-                        },
-                    )
-                    .collect())
+                rows.iter()
+                    .map(|row| {
+                        Ok(JudgmentRow {
+                            id: row.try_get("id")?,
+                            pair_id: row.try_get("pair_id")?,
+                            user_id: row.try_get("user_id")?,
+                            revision: row.try_get("revision")?,
+                            label: row.try_get("label")?,
+                            rules_cited: row.try_get("rules_cited")?,
+                            ranking: row.try_get("ranking")?,
+                            step_flags: row.try_get("first_wrong_steps")?,
+                            corrected_cot: row.try_get("corrected_cot")?,
+                            idempotency_key: row.try_get("idempotency_key")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn close(&self) {
@@ -1109,14 +1176,15 @@ macro_rules! impl_store {
                 }
                 let now = now_ms();
                 let mut inserted: HashMap<(i64, i64), i64> = HashMap::with_capacity(batch.len());
-                for chunk in keyed.chunks(rows_per_statement(5)) {
+                for chunk in keyed.chunks(rows_per_statement(6)) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO pairs (project_id, query_id, item_id, shuffle_key, created_at) ",
+                        "INSERT INTO pairs (project_id, query_id, item_id, task, shuffle_key, created_at) ",
                     );
-                    qb.push_values(chunk, |mut b, ((query_id, item_id), _)| {
+                    qb.push_values(chunk, |mut b, ((query_id, item_id), record)| {
                         b.push_bind(self.project_id)
                             .push_bind(*query_id)
                             .push_bind(*item_id)
+                            .push_bind(record.task.map(TaskKind::as_str))
                             .push_bind(shuffle_key(self.project_id, *query_id, *item_id))
                             .push_bind(now);
                     });

@@ -12,6 +12,7 @@ use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
 use crate::auth::Role;
 use crate::queue::{self, JudgmentInput, RuleCitation};
+use crate::ranking::{CorrectedCot, RankingInput, StepFlag};
 
 /// A pair handed out, with the lease to quote when submitting.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,8 +33,9 @@ pub struct SubmitRequest {
     pub pair_id: i64,
     /// The lease from `next`.
     pub lease_id: Option<i64>,
-    /// A label on the project's scale.
-    pub label: String,
+    /// A label on the project's scale; required when the pair's task judges, absent
+    /// when it only ranks.
+    pub label: Option<String>,
     /// The rules that decided the label.
     #[serde(default)]
     pub rules: Vec<RuleCitation>,
@@ -48,6 +50,14 @@ pub struct SubmitRequest {
     /// True to revise the caller's judgment of this pair.
     #[serde(default)]
     pub revise: bool,
+    /// The CoT candidates best first, as tie groups of their 0-based positions
+    /// (`[[2], [0, 1]]`); required when the pair's task ranks.
+    pub ranking: Option<Vec<Vec<usize>>>,
+    /// Where each flagged candidate first went wrong.
+    #[serde(default)]
+    pub step_flags: Vec<StepFlag>,
+    /// The annotator's corrected reasoning.
+    pub corrected_cot: Option<CorrectedCot>,
 }
 
 /// What a submit stored.
@@ -136,6 +146,7 @@ pub async fn submit(
         duration_ms: body.duration_ms,
         guideline_version_id: body.guideline_version_id,
         idempotency_key: body.idempotency_key,
+        ranking: ranking_input(body.ranking, body.step_flags, body.corrected_cot)?,
     };
     let stored =
         queue::submit(state.store.as_ref(), &project, user.id, &input, body.revise).await?;
@@ -174,4 +185,24 @@ pub async fn skip(
     )
     .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The ranking part of a judgment: flags or a corrected CoT without a ranking are
+/// refused rather than dropped.
+pub fn ranking_input(
+    ranking: Option<Vec<Vec<usize>>>,
+    step_flags: Vec<StepFlag>,
+    corrected_cot: Option<CorrectedCot>,
+) -> Result<Option<RankingInput>, AppError> {
+    match ranking {
+        Some(ranking) => Ok(Some(RankingInput {
+            ranking,
+            step_flags,
+            corrected_cot,
+        })),
+        None if step_flags.is_empty() && corrected_cot.is_none() => Ok(None),
+        None => Err(AppError::Unprocessable(
+            "ranking: step_flags and corrected_cot come with a ranking".into(),
+        )),
+    }
 }

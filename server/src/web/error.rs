@@ -22,6 +22,10 @@ pub enum AppError {
     /// The request is malformed; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// Well-formed, but it does not fit the object (a ranking missing a candidate); the
+    /// message names the field.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The request conflicts with stored state.
     #[error("{0}")]
     Conflict(String),
@@ -45,6 +49,7 @@ impl AppError {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
@@ -69,6 +74,7 @@ impl From<crate::queue::QueueError> for AppError {
         match err {
             Q::NotFound => Self::NotFound,
             Q::Invalid(message) => Self::BadRequest(message),
+            Q::Unprocessable(message) => Self::Unprocessable(message),
             Q::Store(e) => e.into(),
             conflict => Self::Conflict(conflict.to_string()),
         }

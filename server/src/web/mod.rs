@@ -106,7 +106,7 @@ fn backend_error(err: error::AppError) -> BackendError {
         E::Unauthorized => BackendError::Unauthorized,
         E::TooManyRequests(s) => BackendError::TooManyAttempts(s),
         E::Forbidden(m) => BackendError::Forbidden(m),
-        E::Conflict(m) | E::BadRequest(m) => BackendError::Refused(m),
+        E::Conflict(m) | E::BadRequest(m) | E::Unprocessable(m) => BackendError::Refused(m),
         E::NotFound => BackendError::Refused("not found".into()),
         E::Internal(cause) => BackendError::Failed(cause),
     }
@@ -223,6 +223,8 @@ impl Backend for StoreBackend {
             duration_ms: Some(form.duration_ms.max(0)),
             guideline_version_id: form.guideline_version_id,
             idempotency_key: form.idempotency_key,
+            ranking: annotate::ranking_input(form.ranking, form.step_flags, form.corrected_cot)
+                .map_err(backend_error)?,
         };
         let store = self.0.store.as_ref();
         let stored = queue::submit(store, &project, user.id, &input, form.revise)
