@@ -655,3 +655,253 @@ async fn only_a_project_admin_manages_members_from_the_members_page() {
     assert!(db.store.memberships(ana.id).await.unwrap().is_empty());
     db.finish().await;
 }
+
+/// Presses Enter to submit; when the page asks to confirm the order (a candidate with
+/// another label ranked above one with the chosen label), presses it again.
+async fn submit_confirming(client: &Client, pair: &str) -> Result<(), String> {
+    press(client, &ENTER.to_string()).await?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = client
+            .find(Locator::Css("#pair"))
+            .await
+            .ok()
+            .map(|el| async move { el.attr("data-pair-id").await.ok().flatten() });
+        let now = match shown {
+            Some(f) => f.await,
+            None => None,
+        };
+        if now.as_deref() != Some(pair) {
+            return Ok(());
+        }
+        if let Ok(el) = client.find(Locator::Css("#message")).await
+            && el
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("Press Enter again")
+        {
+            press(client, &ENTER.to_string()).await?;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("pair {pair} was not submitted"));
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_annotator_ranks_by_keyboard_with_a_tie_flag_and_correction_then_by_dragging() {
+    use fantoccini::actions::{MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let db = TestDb::sqlite().await;
+    relabel::demo_project::install(db.store.as_ref(), 7)
+        .await
+        .unwrap();
+    let demo = db.store.project("demo").await.unwrap().unwrap();
+    // Two judge+rank pairs of the demo, served first.
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let ranked: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM pairs WHERE task = 'judge+rank' ORDER BY id LIMIT 2")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    for (pair, priority) in ranked.iter().zip([2.0, 1.0]) {
+        sqlx::query("UPDATE pairs SET priority = $1 WHERE id = $2")
+            .bind(priority)
+            .bind(pair)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE projects SET gold_rate = 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let ana = user_with_roles(&db, "ana", &[(demo.id, Role::Annotator)]).await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
+    let (first, second) = (ranked[0].to_string(), ranked[1].to_string());
+    let card = |c: usize| format!(r#".candidate-card[data-candidate="{c}"]"#);
+
+    let outcome: Result<(), String> = async {
+        log_in(&client, addr, "ana").await?;
+        client
+            .goto(&format!("http://{addr}/p/demo/annotate"))
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(20),
+            |v| v == first,
+        )
+        .await?;
+        wait_for(&client, ".rules", None, Duration::from_secs(20), |t| {
+            t.contains("R-BRAND-01")
+        })
+        .await?;
+        client.find(Locator::Css("#ranking")).await.map_err(fail)?;
+        // Label first; then the numbers drive the ranking.
+        press(&client, "2").await?;
+        wait_for(&client, "#phase", None, Duration::from_secs(10), |t| {
+            t.starts_with("Ranking")
+        })
+        .await?;
+        // Candidate 3 to the top, candidate 2 tied with candidate 1 below it.
+        press(&client, "3kk").await?;
+        wait_for(
+            &client,
+            r#".candidate-card[data-place="1"]"#,
+            Some("data-candidate"),
+            Duration::from_secs(10),
+            |v| v == "2",
+        )
+        .await?;
+        press(&client, "2=").await?;
+        wait_for(
+            &client,
+            &card(1),
+            Some("data-place"),
+            Duration::from_secs(10),
+            |v| v == "2",
+        )
+        .await?;
+        // Candidate 1's first wrong step is its 4th, against R-BRAND-01.
+        press(&client, "1w4").await?;
+        wait_for(
+            &client,
+            &format!("{} .flag", card(0)),
+            None,
+            Duration::from_secs(10),
+            |t| t.contains("First wrong step: 4"),
+        )
+        .await?;
+        press(&client, "/").await?;
+        press(&client, &format!("R-BRAND-01{ENTER}")).await?;
+        // A corrected reasoning, starting from the best candidate's steps.
+        press(&client, "c").await?;
+        client
+            .wait()
+            .for_element(Locator::Css(".correction-step"))
+            .await
+            .map_err(fail)?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        press(&client, " Corrected.\u{E00C}").await?;
+        submit_confirming(&client, &first).await?;
+
+        // The second pair, ranked by dragging candidate 3 onto candidate 1.
+        wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(20),
+            |v| v == second,
+        )
+        .await?;
+        press(&client, "3").await?;
+        wait_for(&client, "#phase", None, Duration::from_secs(10), |t| {
+            t.starts_with("Ranking")
+        })
+        .await?;
+        // Room for every candidate on screen, as a person would scroll to see them.
+        client.set_window_size(1280, 1800).await.map_err(fail)?;
+        client
+            .execute(
+                "document.getElementById('ranking').scrollIntoView({block: 'start'});",
+                vec![],
+            )
+            .await
+            .map_err(fail)?;
+        let handle = client
+            .find(Locator::Css(&format!("{} .drag-handle", card(2))))
+            .await
+            .map_err(fail)?;
+        let target = client.find(Locator::Css(&card(0))).await.map_err(fail)?;
+        let drag = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: handle,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target.clone(),
+                duration: Some(Duration::from_millis(200)),
+                x: 0.0,
+                y: -10.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target,
+                duration: Some(Duration::from_millis(100)),
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        client.perform_actions(drag).await.map_err(fail)?;
+        wait_for(
+            &client,
+            r#".candidate-card[data-place="1"]"#,
+            Some("data-candidate"),
+            Duration::from_secs(10),
+            |v| v == "2",
+        )
+        .await?;
+        submit_confirming(&client, &second).await?;
+        Ok(())
+    }
+    .await;
+
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    outcome.unwrap();
+    let rows = db.store.judgments(&demo).await.unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.user_id == ana));
+    let json = |t: &Option<String>| {
+        serde_json::from_str::<serde_json::Value>(t.as_deref().unwrap()).unwrap()
+    };
+    let (a, b) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (a.pair_id.to_string(), a.label.as_deref()),
+        (first.clone(), Some("L2"))
+    );
+    assert_eq!(json(&a.ranking), serde_json::json!([[2], [0, 1]]));
+    assert_eq!(
+        json(&a.step_flags),
+        serde_json::json!([{"candidate": 0, "step": 3, "rule": "R-BRAND-01", "dimension": "brand"}])
+    );
+    let corrected = json(&a.corrected_cot);
+    assert_eq!(corrected["label"], "L2");
+    let steps = corrected["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .ends_with(" Corrected."),
+        "{corrected}"
+    );
+    // The correction starts from the best-ranked candidate's steps.
+    let best = db.store.pair_view(&demo, a.pair_id).await.unwrap().unwrap();
+    assert_eq!(steps.len(), best.cot[2].steps.len());
+    assert_eq!(steps[0], best.cot[2].steps[0].trim());
+    assert_eq!(
+        (b.pair_id.to_string(), b.label.as_deref()),
+        (second, Some("L3"))
+    );
+    assert_eq!(json(&b.ranking), serde_json::json!([[2], [0], [1]]));
+    assert_eq!(json(&b.step_flags), serde_json::json!([]));
+    assert!(b.corrected_cot.is_none());
+    db.finish().await;
+}

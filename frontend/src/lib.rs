@@ -1,9 +1,14 @@
 //! The relabel web app: pages and components rendered on the server (`ssr`) and hydrated
 //! in the browser (`hydrate`), and the types that cross the wire between the two.
 
+// Leptos views are deeply nested types; the workspace page needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod error;
 pub mod members;
+pub mod rank_order;
+pub mod rank_panel;
 pub mod server_fns;
 pub mod types;
 pub mod workspace;

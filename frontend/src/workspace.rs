@@ -9,6 +9,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::rank_order;
+use crate::rank_panel::{Phase, RankPanel, RankState, focus_correction};
 use crate::server_fns::annotate::guideline::guideline;
 use crate::server_fns::annotate::next::claim_next;
 use crate::server_fns::annotate::progress::my_progress;
@@ -90,7 +92,7 @@ pub fn AnnotatePage() -> impl IntoView {
 
     let current = RwSignal::new(None::<ClaimedPair>);
     let revising = RwSignal::new(None::<PairView>);
-    let last = RwSignal::new(None::<(PairView, String)>);
+    let last = RwSignal::new(None::<(PairView, Option<String>)>);
     let finished = RwSignal::new(false);
     let label = RwSignal::new(None::<String>);
     let cited = RwSignal::new(Vec::<Citation>::new());
@@ -101,12 +103,28 @@ pub fn AnnotatePage() -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let search = RwSignal::new(String::new());
     let capability = RwSignal::new(String::new());
+    let rank = RankState::new();
+    let phase = RwSignal::new(Phase::Label);
 
     let task = Memo::new(move |_| match (revising.get(), current.get()) {
         (Some(p), _) => Some(Task::Revise(p)),
         (None, Some(c)) => Some(Task::Judge(c)),
         (None, None) => None,
     });
+
+    // What the pair in hand asks for: a label, a ranking of its candidates, or both.
+    let pair_task = Memo::new(move |_| {
+        task.get()
+            .map_or_else(|| "judge".to_owned(), |t| t.pair().task.clone())
+    });
+    let start_pair = move |pair: &PairView| {
+        rank.reset(pair.cot.len());
+        phase.set(if pair.task == "rank" {
+            Phase::Rank
+        } else {
+            Phase::Label
+        });
+    };
 
     let claim = Action::new(move |slug: &String| claim_next(slug.clone()));
     let submit = Action::new(move |(slug, form): &(String, JudgmentForm)| {
@@ -121,6 +139,7 @@ pub fn AnnotatePage() -> impl IntoView {
     });
     Effect::new(move |_| match claim.value().get() {
         Some(Ok(Some(c))) => {
+            start_pair(&c.pair);
             current.set(Some(c));
             label.set(None);
             cited.set(Vec::new());
@@ -187,11 +206,34 @@ pub fn AnnotatePage() -> impl IntoView {
         let Some(task) = task.get_untracked() else {
             return;
         };
-        let Some(chosen) = label.get_untracked() else {
+        let chosen = label.get_untracked();
+        let pair = task.pair().clone();
+        let ranking_asked = pair.task != "judge";
+        if pair.task != "rank" && chosen.is_none() {
             message.set(Some("Pick a label first (keys 1 to 4).".into()));
             return;
-        };
-        let pair = task.pair().clone();
+        }
+        if ranking_asked
+            && let Some(right) = &chosen
+            && !rank.confirmed.get_untracked()
+        {
+            let reached: Vec<Option<String>> = {
+                let mut by_position = pair.cot.clone();
+                by_position.sort_by_key(|c| c.position);
+                by_position.into_iter().map(|c| c.label).collect()
+            };
+            if rank
+                .groups
+                .with_untracked(|g| rank_order::wrong_label_above_right(g, &reached, right))
+            {
+                rank.confirmed.set(true);
+                message.set(Some(format!(
+                    "A candidate that did not reach {right} is ranked above one that did. \
+                     Press Enter again to submit this order, or change it."
+                )));
+                return;
+            }
+        }
         let (lease_id, revise, key) = match &task {
             Task::Judge(c) => (
                 Some(c.lease_id),
@@ -212,16 +254,24 @@ pub fn AnnotatePage() -> impl IntoView {
         let form = JudgmentForm {
             pair_id: pair.pair_id,
             lease_id,
-            label: Some(chosen.clone()),
+            label: chosen.clone(),
             rules: cited.get_untracked(),
             rationale: Some(rationale.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
             duration_ms: (browser_now() - shown_at.get_untracked()).max(0),
             guideline_version_id: version_id(),
             idempotency_key: key,
             revise,
-            ranking: None,
-            step_flags: Vec::new(),
-            corrected_cot: None,
+            ranking: ranking_asked.then(|| rank.groups.get_untracked()),
+            step_flags: if ranking_asked {
+                rank.flags.get_untracked()
+            } else {
+                Vec::new()
+            },
+            corrected_cot: if ranking_asked {
+                rank.corrected(chosen.clone())
+            } else {
+                None
+            },
         };
         last.set(Some((pair, chosen)));
         submit.dispatch((slug(), form));
@@ -233,8 +283,9 @@ pub fn AnnotatePage() -> impl IntoView {
     };
     let do_revise = move || {
         if let Some((pair, previous)) = last.get_untracked() {
+            start_pair(&pair);
             revising.set(Some(pair));
-            label.set(Some(previous));
+            label.set(previous);
             cited.set(Vec::new());
             rationale.set(String::new());
             message.set(Some(
@@ -272,11 +323,56 @@ pub fn AnnotatePage() -> impl IntoView {
             .map(|r| r.id.clone());
         match found {
             Some(id) => {
-                cite(id);
+                // In the ranking, a rule found while a flagged candidate has focus is the
+                // rule its wrong step broke; otherwise it is cited for the label.
+                let flagged = (phase.get_untracked() == Phase::Rank)
+                    .then(|| rank.focused.get_untracked())
+                    .flatten()
+                    .filter(|&c| rank.flag_of(c).is_some());
+                match flagged {
+                    Some(c) => {
+                        let rule = rules.iter().find(|r| r.id == id);
+                        rank.flag_rule(c, rule);
+                    }
+                    None => cite(id),
+                }
                 search.set(String::new());
             }
             None => message.set(Some(format!("No rule matches {needle:?}."))),
         }
+    };
+
+    let rule_list = Signal::derive(move || {
+        guide
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|g| g.rules)
+            .unwrap_or_default()
+    });
+    let pick_label = move |l: String| {
+        label.set(Some(l));
+        rank.confirmed.set(false);
+        if pair_task.get_untracked() == "judge+rank" && phase.get_untracked() == Phase::Label {
+            phase.set(Phase::Rank);
+            message.set(Some(
+                "Now rank the candidates: a number focuses one, J/K move it, = ties it, \
+                 W flags its first wrong step; L goes back to the label."
+                    .into(),
+            ));
+        }
+    };
+    // The focused candidate's step count, to refuse a flag on a step it does not have.
+    let steps_of = move |candidate: usize| {
+        task.get_untracked()
+            .and_then(|t| {
+                t.pair()
+                    .cot
+                    .iter()
+                    .find(|c| usize::try_from(c.position).ok() == Some(candidate))
+                    .map(|c| c.steps.len())
+            })
+            .unwrap_or(0)
     };
 
     // Keyboard: active everywhere except while typing in a field.
@@ -301,6 +397,9 @@ pub fn AnnotatePage() -> impl IntoView {
                 return;
             }
             let key = ev.key();
+            let in_rank =
+                phase.get_untracked() == Phase::Rank && pair_task.get_untracked() != "judge";
+            let focused = rank.focused.get_untracked();
             match key.as_str() {
                 "Enter" => {
                     ev.prevent_default();
@@ -321,12 +420,67 @@ pub fn AnnotatePage() -> impl IntoView {
                         let _ = input.focus();
                     }
                 }
+                "l" | "L" if pair_task.get_untracked() == "judge+rank" => {
+                    phase.set(Phase::Label);
+                    message.set(Some("Pick the label (numbers), then rank.".into()));
+                }
+                "j" | "J" | "ArrowDown" if in_rank => {
+                    ev.prevent_default();
+                    if let Some(c) = focused {
+                        rank.edit(|g| rank_order::move_down(g, c));
+                    }
+                }
+                "k" | "K" | "ArrowUp" if in_rank => {
+                    ev.prevent_default();
+                    if let Some(c) = focused {
+                        rank.edit(|g| rank_order::move_up(g, c));
+                    }
+                }
+                "=" if in_rank => {
+                    if let Some(c) = focused {
+                        rank.edit(|g| rank_order::tie_with_above(g, c));
+                    }
+                }
+                "w" | "W" if in_rank => {
+                    if focused.is_some() {
+                        rank.awaiting_step.set(true);
+                        message.set(Some("Press the number of the first wrong step.".into()));
+                    } else {
+                        message.set(Some("Focus a candidate first (its number).".into()));
+                    }
+                }
+                "c" | "C" if in_rank => {
+                    ev.prevent_default();
+                    if let Some(t) = task.get_untracked() {
+                        rank.open_correction(&t.pair().cot);
+                        request_animation_frame(focus_correction);
+                    }
+                }
                 digit => {
-                    if let Ok(n) = digit.parse::<usize>()
-                        && n >= 1
-                        && let Some(l) = labels().get(n - 1)
+                    let Ok(n) = digit.parse::<usize>() else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    if !in_rank {
+                        if let Some(l) = labels().get(n - 1) {
+                            pick_label(l.clone());
+                        }
+                    } else if rank.awaiting_step.get_untracked() {
+                        rank.awaiting_step.set(false);
+                        match focused {
+                            Some(c) if n <= steps_of(c) => {
+                                rank.flag_step(c, n - 1);
+                                message.set(None);
+                            }
+                            _ => message.set(Some(format!("There is no step {n}."))),
+                        }
+                    } else if rank
+                        .groups
+                        .with_untracked(|g| g.iter().flatten().any(|&c| c == n - 1))
                     {
-                        label.set(Some(l.clone()));
+                        rank.focused.set(Some(n - 1));
                     }
                 }
             }
@@ -334,33 +488,9 @@ pub fn AnnotatePage() -> impl IntoView {
         on_cleanup(move || handle.remove());
     });
 
-    view! {
-            <section class="workspace">
-                <div class="progress-strip" id="progress">
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            progress
-                                .await
-                                .ok()
-                                .map(|p| {
-                                    let pct = if p.wanted > 0 { 100 * p.judgments / p.wanted } else { 0 };
-                                    format!(
-                                        "Judged today: {} · Left for you: {} · Project: {} of {} judgments ({pct}%)",
-                                        p.judged_today,
-                                        p.left_for_me,
-                                        p.judgments,
-                                        p.wanted,
-                                    )
-                                })
-                        })}
-                    </Transition>
-                </div>
-                <Show when=move || message.get().is_some()>
-                    <p class="notice" role="status" id="message">
-                        {move || message.get()}
-                    </p>
-                </Show>
-                <div class="workspace-grid">
+    // Built apart and type-erased: one nested view type for the whole page overflows
+    // the compiler's query depth.
+    let task_column = view! {
                     <div class="task">
                         {move || match task.get() {
                             Some(t) => view! { <PairPanel task=t /> }.into_any(),
@@ -391,7 +521,7 @@ pub fn AnnotatePage() -> impl IntoView {
                                             class="label"
                                             class:chosen=chosen
                                             data-label=data_label
-                                            on:click=move |_| label.set(Some(value.clone()))
+                                            on:click=move |_| pick_label(value.clone())
                                         >
                                             <kbd>{i + 1}</kbd>
                                             {l}
@@ -401,6 +531,23 @@ pub fn AnnotatePage() -> impl IntoView {
                             />
                             </Transition>
                         </div>
+                        {move || {
+                            task.get()
+                                .filter(|t| t.pair().task != "judge")
+                                .map(|t| {
+                                    let cot = t.pair().cot.clone();
+                                    view! {
+                                        <p class="phase" id="phase">
+                                            {move || match phase.get() {
+                                                Phase::Label => "Step 1: pick the label (numbers)",
+                                                Phase::Rank => "Ranking: numbers focus candidates (L: back to the label)",
+                                            }}
+                                        </p>
+                                        <RankPanel cot state=rank rules=rule_list />
+                                    }
+                                        .into_any()
+                                })
+                        }}
                         <div class="cited" id="cited">
                             <For
                                 each=move || cited.get()
@@ -455,6 +602,9 @@ pub fn AnnotatePage() -> impl IntoView {
                             </button>
                         </div>
                     </div>
+    }
+    .into_any();
+    let guide_column = view! {
                     <aside class="guideline">
     <h2>
                             "Guideline "
@@ -521,9 +671,41 @@ pub fn AnnotatePage() -> impl IntoView {
                             })}
                         </Suspense>
                     </aside>
-                </div>
-            </section>
-        }
+    }
+    .into_any();
+
+    view! {
+        <section class="workspace">
+            <div class="progress-strip" id="progress">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        progress
+                            .await
+                            .ok()
+                            .map(|p| {
+                                let pct = if p.wanted > 0 { 100 * p.judgments / p.wanted } else { 0 };
+                                format!(
+                                    "Judged today: {} · Left for you: {} · Project: {} of {} judgments ({pct}%)",
+                                    p.judged_today,
+                                    p.left_for_me,
+                                    p.judgments,
+                                    p.wanted,
+                                )
+                            })
+                    })}
+                </Transition>
+            </div>
+            <Show when=move || message.get().is_some()>
+                <p class="notice" role="status" id="message">
+                    {move || message.get()}
+                </p>
+            </Show>
+            <div class="workspace-grid">
+                {task_column}
+                {guide_column}
+            </div>
+        </section>
+    }
 }
 
 /// A rule's worked examples, collapsed under it.

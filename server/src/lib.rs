@@ -3,6 +3,9 @@
 //! preference training data. This crate is the server: CLI, HTTP API, server-side
 //! rendering of the Leptos app, storage and import.
 
+// Leptos views are deeply nested types; the workspace page needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod bands;
 pub mod cli;

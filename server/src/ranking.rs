@@ -20,6 +20,7 @@ const MAX_STEP_CHARS: usize = 4_000;
 /// that place, e.g. `[[2], [0, 1]]` puts candidate 2 first and ties 0 and 1 after it.
 pub type Ranking = Vec<Vec<usize>>;
 
+pub use relabel_frontend::rank_order::wrong_label_above_right;
 pub use relabel_frontend::types::{CorrectedCot, StepFlag};
 
 /// What a ranking judgment carries besides the label.
@@ -199,26 +200,6 @@ pub fn preference_pairs(ranking: &[Vec<usize>]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// Whether the ranking puts a candidate that reached a wrong label above one that
-/// reached `right` (the interface asks the annotator to confirm such an order).
-pub fn wrong_label_above_right(
-    ranking: &[Vec<usize>],
-    candidate_labels: &[Option<String>],
-    right: &str,
-) -> bool {
-    let is_right = |c: usize| candidate_labels.get(c).and_then(Option::as_deref) == Some(right);
-    let mut wrong_seen = false;
-    for group in ranking {
-        if wrong_seen && group.iter().any(|&c| is_right(c)) {
-            return true;
-        }
-        if group.iter().any(|&c| !is_right(c)) {
-            wrong_seen = true;
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -320,27 +301,6 @@ mod tests {
             preference_pairs(&[vec![1], vec![0], vec![2]]),
             [(1, 0), (1, 2), (0, 2)]
         );
-    }
-
-    #[test]
-    fn a_wrong_label_ranked_above_the_right_one_is_noticed() {
-        let labels = [Some("L4".to_owned()), Some("L2".to_owned()), None];
-        assert!(!wrong_label_above_right(
-            &[vec![1], vec![0], vec![2]],
-            &labels,
-            "L2"
-        ));
-        assert!(wrong_label_above_right(
-            &[vec![0], vec![1], vec![2]],
-            &labels,
-            "L2"
-        ));
-        // A tie with the right one is not "above" it.
-        assert!(!wrong_label_above_right(
-            &[vec![0, 1], vec![2]],
-            &labels,
-            "L2"
-        ));
     }
 
     /// A random ranking of `k` candidates: a shuffle cut into tie groups.

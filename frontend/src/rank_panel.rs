@@ -1,0 +1,362 @@
+//! The ranking screen: the pair's CoT candidates in the annotator's order, best first,
+//! each with its numbered steps and the label it reached (never the model's name). The
+//! annotator reorders them with the keyboard or by dragging a handle, ties candidates,
+//! flags each one's first wrong step with the rule it broke, and may write a corrected
+//! CoT. Text is always rendered as text.
+
+use leptos::prelude::*;
+
+use crate::rank_order::{self, Groups};
+use crate::types::{CorrectedCot, CotView, RuleView, StepFlag};
+
+/// Which part of a `judge+rank` screen the number keys drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Number keys pick the label.
+    Label,
+    /// Number keys focus a candidate.
+    Rank,
+}
+
+/// The ranking being edited for the pair in hand.
+#[derive(Debug, Clone, Copy)]
+pub struct RankState {
+    /// Best first, with ties.
+    pub groups: RwSignal<Groups>,
+    /// The candidate the keys act on.
+    pub focused: RwSignal<Option<usize>>,
+    /// First wrong steps, one per flagged candidate.
+    pub flags: RwSignal<Vec<StepFlag>>,
+    /// `W` was pressed: the next number names the focused candidate's wrong step.
+    pub awaiting_step: RwSignal<bool>,
+    /// The corrected CoT's steps while the editor is open.
+    pub correction: RwSignal<Option<Vec<String>>>,
+    /// The candidate being dragged.
+    pub dragging: RwSignal<Option<usize>>,
+    /// The annotator confirmed an order that puts a wrong label above the right one.
+    pub confirmed: RwSignal<bool>,
+}
+
+impl RankState {
+    /// Empty state.
+    pub fn new() -> Self {
+        Self {
+            groups: RwSignal::new(Vec::new()),
+            focused: RwSignal::new(None),
+            flags: RwSignal::new(Vec::new()),
+            awaiting_step: RwSignal::new(false),
+            correction: RwSignal::new(None),
+            dragging: RwSignal::new(None),
+            confirmed: RwSignal::new(false),
+        }
+    }
+
+    /// Starts over for a pair with `candidates` candidates, in the served order.
+    pub fn reset(&self, candidates: usize) {
+        self.groups.set(rank_order::initial(candidates));
+        self.focused.set(None);
+        self.flags.set(Vec::new());
+        self.awaiting_step.set(false);
+        self.correction.set(None);
+        self.dragging.set(None);
+        self.confirmed.set(false);
+    }
+
+    /// Applies an edit to the order; any change needs a fresh confirmation.
+    pub fn edit(&self, change: impl FnOnce(&mut Groups)) {
+        self.groups.update(change);
+        self.confirmed.set(false);
+    }
+
+    /// Marks `step` as the candidate's first wrong step; the same step again clears it.
+    pub fn flag_step(&self, candidate: usize, step: usize) {
+        self.flags.update(
+            |flags| match flags.iter().position(|f| f.candidate == candidate) {
+                Some(i) if flags[i].step == Some(step) => {
+                    flags.remove(i);
+                }
+                Some(i) => flags[i].step = Some(step),
+                None => flags.push(StepFlag {
+                    candidate,
+                    step: Some(step),
+                    rule: None,
+                    dimension: None,
+                }),
+            },
+        );
+    }
+
+    /// Sets the rule (and its dimension) of the candidate's flag; false when the
+    /// candidate has no flag.
+    pub fn flag_rule(&self, candidate: usize, rule: Option<&RuleView>) -> bool {
+        let mut found = false;
+        self.flags.update(|flags| {
+            if let Some(f) = flags.iter_mut().find(|f| f.candidate == candidate) {
+                f.rule = rule.map(|r| r.id.clone());
+                f.dimension = rule.and_then(|r| r.dimension.clone());
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// The candidate's flag, if any.
+    pub fn flag_of(&self, candidate: usize) -> Option<StepFlag> {
+        self.flags
+            .with(|flags| flags.iter().find(|f| f.candidate == candidate).cloned())
+    }
+
+    /// Opens the corrected-CoT editor with the best-ranked candidate's steps.
+    pub fn open_correction(&self, cot: &[CotView]) {
+        if self.correction.with_untracked(Option::is_some) {
+            return;
+        }
+        let best = self
+            .groups
+            .with_untracked(|g| g.first().and_then(|group| group.first().copied()));
+        let steps = best
+            .and_then(|b| {
+                cot.iter()
+                    .find(|c| usize::try_from(c.position).ok() == Some(b))
+            })
+            .map(|c| c.steps.clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| vec![String::new()]);
+        self.correction.set(Some(steps));
+    }
+
+    /// The corrected CoT to submit: the edited steps, trimmed, reaching `label`.
+    pub fn corrected(&self, label: Option<String>) -> Option<CorrectedCot> {
+        self.correction.get_untracked().map(|steps| CorrectedCot {
+            steps: steps.iter().map(|s| s.trim().to_owned()).collect(),
+            label,
+        })
+    }
+}
+
+impl Default for RankState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Focuses the last step of the corrected-CoT editor, with the caret at its end.
+pub fn focus_correction() {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let last = document()
+            .query_selector(".correction-label:last-of-type .correction-step")
+            .ok()
+            .flatten()
+            .and_then(|n| n.dyn_into::<leptos::web_sys::HtmlTextAreaElement>().ok());
+        if let Some(area) = last {
+            let _ = area.focus();
+            let end = u32::try_from(area.value().encode_utf16().count()).unwrap_or(u32::MAX);
+            let _ = area.set_selection_range(end, end);
+        }
+    }
+}
+
+/// The candidates in the annotator's order, and the corrected-CoT editor.
+#[component]
+pub fn RankPanel(
+    cot: Vec<CotView>,
+    state: RankState,
+    #[prop(into)] rules: Signal<Vec<RuleView>>,
+) -> impl IntoView {
+    let count = cot.len();
+    let cot = StoredValue::new(cot);
+    // Re-render the editor only when it opens or closes, never while typing in it.
+    let editing = Memo::new(move |_| state.correction.with(Option::is_some));
+    let end_drag = move || state.dragging.set(None);
+    view! {
+        <section class="ranking" id="ranking" on:pointerleave=move |_| end_drag()>
+            <h3>"Rank the model's reasoning, best first"</h3>
+            <p class="hint">
+                {format!(
+                    "Keys: 1-{count} focus a candidate · J/K or ↓/↑ move it · = ties it with the one above · W then a step number flags its first wrong step · C writes a corrected reasoning · or drag ⠿"
+                )}
+            </p>
+            <ol class="rank-list">
+                {move || {
+                    state
+                        .groups
+                        .get()
+                        .into_iter()
+                        .enumerate()
+                        .flat_map(|(place, group)| {
+                            let tied = group.len() > 1;
+                            group.into_iter().map(move |c| (place, c, tied))
+                        })
+                        .map(|(place, c, tied)| {
+                            let candidate = cot
+                                .with_value(|all| {
+                                    all.iter()
+                                        .find(|x| usize::try_from(x.position).ok() == Some(c))
+                                        .cloned()
+                                });
+                            let (steps, reached) = candidate
+                                .map(|x| (x.steps, x.label.unwrap_or_else(|| "no label".into())))
+                                .unwrap_or_default();
+                            view! {
+                                <CandidateCard place c tied steps reached state rules />
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ol>
+            <Show when=move || editing.get()>
+                <div class="correction" id="correction">
+                    <h4>"Corrected reasoning (starts from the best-ranked candidate)"</h4>
+                    {move || {
+                        state
+                            .correction
+                            .get_untracked()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, text)| {
+                                view! {
+                                    <label class="correction-label">
+                                        {format!("Step {}", i + 1)}
+                                        <textarea
+                                            class="correction-step"
+                                            data-step=i
+                                            rows="2"
+                                            maxlength="4000"
+                                            prop:value=text
+                                            on:input=move |ev| {
+                                                let value = event_target_value(&ev);
+                                                state
+                                                    .correction
+                                                    .update(|c| {
+                                                        if let Some(step) = c.as_mut().and_then(|s| s.get_mut(i)) {
+                                                            *step = value;
+                                                        }
+                                                    });
+                                            }
+                                        ></textarea>
+                                    </label>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                    <button id="discard-correction" on:click=move |_| state.correction.set(None)>
+                        "Discard the correction"
+                    </button>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// One candidate: its place, steps (click one to flag it), label, and its flag's rule.
+#[component]
+fn CandidateCard(
+    place: usize,
+    c: usize,
+    tied: bool,
+    steps: Vec<String>,
+    reached: String,
+    state: RankState,
+    rules: Signal<Vec<RuleView>>,
+) -> impl IntoView {
+    let focused = move || state.focused.get() == Some(c);
+    let wrong_step = move || state.flag_of(c).and_then(|f| f.step);
+    let drop_here = move |_| {
+        if let Some(source) = state.dragging.get_untracked() {
+            state.edit(|g| rank_order::move_onto(g, source, c));
+            state.dragging.set(None);
+        }
+    };
+    view! {
+        <li
+            class="candidate-card"
+            data-candidate=c
+            data-place=place + 1
+            class:focused=focused
+            class:tied=tied
+            class:dragging=move || state.dragging.get() == Some(c)
+            on:click=move |_| state.focused.set(Some(c))
+            on:pointerup=drop_here
+        >
+            <div class="candidate-head">
+                <span
+                    class="drag-handle"
+                    title="Drag to move"
+                    on:pointerdown=move |ev| {
+                        ev.prevent_default();
+                        state.dragging.set(Some(c));
+                        state.focused.set(Some(c));
+                    }
+                >
+                    "⠿"
+                </span>
+                <span class="place">{format!("#{}", place + 1)} {tied.then_some(" (tie)")}</span>
+                <strong>{format!("Candidate {}", c + 1)}</strong>
+                <span class="reached">{format!("→ {reached}")}</span>
+            </div>
+            <ol class="steps">
+                {steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        view! {
+                            <li
+                                class="step"
+                                data-step=i + 1
+                                class:wrong=move || wrong_step() == Some(i)
+                                on:click=move |ev| {
+                                    ev.stop_propagation();
+                                    state.focused.set(Some(c));
+                                    state.flag_step(c, i);
+                                }
+                            >
+                                {text}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+            {move || {
+                state
+                    .flag_of(c)
+                    .map(|flag| {
+                        let chosen = flag.rule.clone().unwrap_or_default();
+                        view! {
+                            <p class="flag">
+                                {format!(
+                                    "First wrong step: {}",
+                                    flag.step.map_or_else(|| "none".to_owned(), |s| (s + 1).to_string()),
+                                )}
+                                <select
+                                    class="flag-rule"
+                                    aria-label="Rule the step got wrong"
+                                    on:change=move |ev| {
+                                        let id = event_target_value(&ev);
+                                        let rule = rules.with_untracked(|all| all.iter().find(|r| r.id == id).cloned());
+                                        state.flag_rule(c, rule.as_ref());
+                                    }
+                                >
+                                    <option value="">"Rule it broke…"</option>
+                                    {rules
+                                        .get()
+                                        .into_iter()
+                                        .map(|r| {
+                                            let selected = r.id == chosen;
+                                            view! {
+                                                <option value=r.id.clone() selected=selected>
+                                                    {r.id.clone()}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            </p>
+                        }
+                    })
+            }}
+        </li>
+    }
+}
