@@ -139,6 +139,8 @@ async fn csv_import_shares_queries_and_items_with_jsonl() {
             "{}",
             db.name
         );
+        // The JSONL's candidates reach the pairs the CSV created without any.
+        assert_eq!(stats.cot_candidates, 6, "{}", db.name);
         db
     })
     .await;
@@ -467,6 +469,58 @@ async fn a_published_guideline_keeps_its_rules_examples_in_order() {
         );
         let (_, number, _) = db.store.latest_guideline(&shop).await.unwrap().unwrap();
         assert_eq!(number, 1, "nothing of the refused version may remain");
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reimport_that_changes_a_stored_pair_is_rejected_naming_the_line() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let p = project(store, "shop").await;
+        let original = fixtures().join("pairs.jsonl");
+        import_file(store.as_ref(), &p, &original, &ImportOptions::default())
+            .await
+            .expect("first import");
+        let before = store.stats(&p).await.unwrap();
+
+        // The same file with the first pair's candidates changed, one new pair at the end.
+        let text = std::fs::read_to_string(&original).unwrap();
+        let changed = text.replacen("\"label\": \"L3\"", "\"label\": \"L2\"", 1);
+        assert_ne!(changed, text);
+        let mut file = tempfile::Builder::new()
+            .suffix(".jsonl")
+            .tempfile()
+            .unwrap();
+        write!(file, "{changed}").unwrap();
+        writeln!(
+            file,
+            r#"{{"query": "new query", "item": {{"id": "NEW-1", "title": "New item"}}}}"#
+        )
+        .unwrap();
+        let err = import_file(store.as_ref(), &p, file.path(), &ImportOptions::default())
+            .await
+            .unwrap_err();
+        let ImportError::Rejected {
+            errors, bad_lines, ..
+        } = err
+        else {
+            panic!("not rejected: {err}");
+        };
+        assert_eq!(bad_lines, 1, "{errors:?}");
+        assert_eq!((errors[0].line, errors[0].field.as_str()), (1, "cot"));
+        assert!(
+            errors[0].message.contains("already in the project"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(
+            store.stats(&p).await.unwrap(),
+            before,
+            "{}: nothing may change",
+            db.name
+        );
         db
     })
     .await;

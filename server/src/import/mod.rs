@@ -148,7 +148,8 @@ pub enum ImportError {
 
 /// What the parsing thread sends to the storage side.
 enum Parsed {
-    Batch(Vec<PairRecord>),
+    /// Records, and the line each came from.
+    Batch(Vec<PairRecord>, Vec<u64>),
     Done(ParseSummary),
 }
 
@@ -211,15 +212,29 @@ pub async fn import_file(
     let mut sink = store.begin_import(project, &file_name).await?;
     let mut summary = None;
     let mut store_error = None;
+    // Lines whose pair is stored already with other content: known only to the store.
+    let mut changed: Vec<LineError> = Vec::new();
+    let mut changed_lines = 0u64;
     while let Some(message) = rx.recv().await {
         match message {
-            Parsed::Batch(batch) => {
-                if store_error.is_none()
-                    && let Err(e) = sink.add(&batch).await
-                {
-                    store_error = Some(e);
-                    // Closing the channel tells the parser to stop.
-                    rx.close();
+            Parsed::Batch(batch, lines) => {
+                if store_error.is_some() {
+                    continue;
+                }
+                match sink.add(&batch).await {
+                    Ok(indexes) => {
+                        changed_lines += indexes.len() as u64;
+                        for i in indexes {
+                            if changed.len() < options.max_errors {
+                                changed.push(changed_pair_error(&file_name, lines[i], &batch[i]));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        store_error = Some(e);
+                        // Closing the channel tells the parser to stop.
+                        rx.close();
+                    }
                 }
             }
             Parsed::Done(s) => summary = Some(s),
@@ -248,11 +263,15 @@ pub async fn import_file(
             source,
         });
     }
-    if summary.bad_lines > 0 {
+    if summary.bad_lines > 0 || changed_lines > 0 {
+        let mut errors = summary.errors;
+        errors.extend(changed);
+        errors.sort_by_key(|e| e.line);
+        errors.truncate(options.max_errors);
         return Err(ImportError::Rejected {
             file: file_name,
-            errors: summary.errors,
-            bad_lines: summary.bad_lines,
+            errors,
+            bad_lines: summary.bad_lines + changed_lines,
         });
     }
     let counts = sink.commit().await?;
@@ -279,6 +298,7 @@ struct ParseRun {
     tx: mpsc::Sender<Parsed>,
     progress: ProgressBar,
     batch: Vec<PairRecord>,
+    batch_lines: Vec<u64>,
     lines: u64,
     duplicate_lines: u64,
     bad_lines: u64,
@@ -308,6 +328,7 @@ impl ParseRun {
             tx,
             progress,
             batch: Vec::new(),
+            batch_lines: Vec::new(),
             lines: 0,
             duplicate_lines: 0,
             bad_lines: 0,
@@ -424,6 +445,7 @@ impl ParseRun {
             return;
         }
         self.batch.push(record);
+        self.batch_lines.push(line);
         if self.batch.len() >= self.options.batch_size {
             self.flush();
         }
@@ -512,6 +534,7 @@ impl ParseRun {
     fn reject(&mut self, line: u64, errors: Vec<FieldError>) {
         self.bad_lines += 1;
         self.batch.clear();
+        self.batch_lines.clear();
         for e in errors {
             if self.errors.len() < self.options.max_errors {
                 self.errors.push(LineError {
@@ -529,7 +552,8 @@ impl ParseRun {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
-        if self.tx.blocking_send(Parsed::Batch(batch)).is_err() {
+        let lines = std::mem::take(&mut self.batch_lines);
+        if self.tx.blocking_send(Parsed::Batch(batch, lines)).is_err() {
             self.stopped = true;
         }
     }
@@ -661,7 +685,27 @@ pub async fn import_records(
 ) -> Result<ImportCounts, StoreError> {
     let mut sink = store.begin_import(project, source).await?;
     for chunk in records.chunks(ImportOptions::default().batch_size) {
-        sink.add(chunk).await?;
+        if let Some(&i) = sink.add(chunk).await?.first() {
+            return Err(StoreError::Conflict(format!(
+                "the pair ({:?}, {:?}) is stored already with other CoT candidates, gold label or task",
+                chunk[i].query, chunk[i].item.id
+            )));
+        }
     }
     sink.commit().await
+}
+
+/// The error for a line whose pair the project holds already with other content.
+fn changed_pair_error(file: &str, line: u64, record: &PairRecord) -> LineError {
+    LineError {
+        file: file.to_owned(),
+        line,
+        field: "cot".into(),
+        message: format!(
+            "the pair ({:?}, {:?}) is already in the project with other CoT candidates, \
+             gold label or task; judgments refer to the stored ones, so change it in a new \
+             project or leave the line as it was",
+            record.query, record.item.id
+        ),
+    }
 }

@@ -113,8 +113,10 @@ pub struct ImportCounts {
 /// Dropping it without [`ImportSink::commit`] rolls everything back.
 #[async_trait]
 pub trait ImportSink: Send {
-    /// Stores a batch of validated records (pairs already present are skipped).
-    async fn add(&mut self, batch: &[PairRecord]) -> Result<(), StoreError>;
+    /// Stores a batch of validated records. Pairs already present are skipped; the
+    /// indexes (in `batch`) of those whose stored CoT candidates, gold label or task
+    /// differ from the record are returned, for the caller to reject.
+    async fn add(&mut self, batch: &[PairRecord]) -> Result<Vec<usize>, StoreError>;
     /// Recomputes the project's frequency bands, records the import in the audit log
     /// and commits.
     async fn commit(self: Box<Self>) -> Result<ImportCounts, StoreError>;

@@ -1158,10 +1158,13 @@ macro_rules! impl_store {
             }
 
             /// Inserts the batch's pairs; returns the new pairs' ids with their records.
+            /// Inserts the batch's new pairs; the new pairs with their ids, what stored
+            /// pairs gain (see [`Self::reconcile`]), and the indexes of records whose
+            /// pair is stored already with other content.
             async fn add_pairs<'a>(
                 &mut self,
                 batch: &'a [PairRecord],
-            ) -> Result<Vec<(i64, &'a PairRecord)>, StoreError> {
+            ) -> Result<(Vec<(i64, &'a PairRecord)>, Vec<(i64, PairRecord)>, Vec<usize>), StoreError> {
                 let mut keyed: Vec<((i64, i64), &PairRecord)> = Vec::with_capacity(batch.len());
                 for record in batch {
                     let query_id = self.queries.get(&record.query).map(|q| q.0);
@@ -1194,13 +1197,104 @@ macro_rules! impl_store {
                         inserted.insert((query_id, item_id), id);
                     }
                 }
+                let existing: Vec<(usize, (i64, i64), &PairRecord)> = keyed
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (key, _))| !inserted.contains_key(key))
+                    .map(|(i, (key, record))| (i, *key, *record))
+                    .collect();
+                let (fill, changed) = self.reconcile(&existing).await?;
                 let new: Vec<(i64, &PairRecord)> = keyed
                     .into_iter()
                     .filter_map(|(key, record)| inserted.remove(&key).map(|id| (id, record)))
                     .collect();
                 self.counts.pairs_added += new.len() as u64;
                 self.counts.pairs_existing += (batch.len() - new.len()) as u64;
-                Ok(new)
+                Ok((new, fill, changed))
+            }
+
+            /// Compares records with the pairs already stored for them. A record may fill
+            /// in what a pair lacks (candidates, a gold label, a task: an earlier CSV
+            /// import has no candidates); those additions are returned as records holding
+            /// only what is new. A record that says something else than what is stored
+            /// is a conflict (its index is returned): judgments and rankings refer to the
+            /// stored candidates, so a re-import must not silently disagree with them.
+            async fn reconcile(
+                &mut self,
+                existing: &[(usize, (i64, i64), &PairRecord)],
+            ) -> Result<(Vec<(i64, PairRecord)>, Vec<usize>), StoreError> {
+                let mut fill = Vec::new();
+                type Stored = (Option<String>, Option<String>, Vec<(String, String, Vec<String>, Option<String>)>);
+                let mut changed = Vec::new();
+                for chunk in existing.chunks(rows_per_statement(2)) {
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
+                        "SELECT p.id, p.query_id, p.item_id, p.task, g.label FROM pairs p \
+                         LEFT JOIN gold_answers g ON g.pair_id = p.id WHERE p.project_id = ",
+                    );
+                    qb.push_bind(self.project_id)
+                        .push(" AND (p.query_id, p.item_id) IN (");
+                    qb.push_values(chunk, |mut b, (_, (query_id, item_id), _)| {
+                        b.push_bind(*query_id).push_bind(*item_id);
+                    });
+                    qb.push(")");
+                    let rows: Vec<(i64, i64, i64, Option<String>, Option<String>)> =
+                        qb.build_query_as().fetch_all(&mut *self.tx).await?;
+                    let mut stored: HashMap<(i64, i64), (i64, Stored)> = rows
+                        .into_iter()
+                        .map(|(id, q, i, task, gold)| ((q, i), (id, (task, gold, Vec::new()))))
+                        .collect();
+                    let by_id: HashMap<i64, (i64, i64)> =
+                        stored.iter().map(|(key, (id, _))| (*id, *key)).collect();
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
+                        "SELECT pair_id, model, text, steps, label FROM cot_candidates WHERE pair_id IN (",
+                    );
+                    let mut ids = qb.separated(", ");
+                    for id in by_id.keys() {
+                        ids.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY pair_id, position");
+                    if !by_id.is_empty() {
+                        let candidates: Vec<(i64, String, String, String, Option<String>)> =
+                            qb.build_query_as().fetch_all(&mut *self.tx).await?;
+                        for (pair_id, model, text, steps, label) in candidates {
+                            let steps: Vec<String> = serde_json::from_str(&steps)
+                                .map_err(|e| StoreError::Corrupt(format!("cot_candidates.steps: {e}")))?;
+                            if let Some(entry) = by_id.get(&pair_id).and_then(|key| stored.get_mut(key)) {
+                                entry.1.2.push((model, text, steps, label));
+                            }
+                        }
+                    }
+                    for (index, key, record) in chunk {
+                        let Some((id, (task, gold, cot))) = stored.get(key) else {
+                            continue;
+                        };
+                        // What the record leaves out says nothing; what it gives must match.
+                        let same_cot = record.cot.is_empty()
+                            || cot.is_empty()
+                            || (cot.len() == record.cot.len()
+                                && cot.iter().zip(&record.cot).all(|((model, text, steps, label), c)| {
+                                    *model == c.model && *text == c.text && *steps == c.steps && *label == c.label
+                                }));
+                        let same_gold = record.gold_label.is_none() || gold.is_none() || *gold == record.gold_label;
+                        let record_task = record.task.map(TaskKind::as_str);
+                        let same_task = record_task.is_none() || task.is_none() || task.as_deref() == record_task;
+                        if !(same_cot && same_gold && same_task) {
+                            changed.push(*index);
+                            continue;
+                        }
+                        let addition = PairRecord {
+                            cot: if cot.is_empty() { record.cot.clone() } else { Vec::new() },
+                            gold_label: if gold.is_none() { record.gold_label.clone() } else { None },
+                            task: if task.is_none() { record.task } else { None },
+                            tags: Vec::new(),
+                            ..(*record).clone()
+                        };
+                        if !addition.cot.is_empty() || addition.gold_label.is_some() || addition.task.is_some() {
+                            fill.push((*id, addition));
+                        }
+                    }
+                }
+                Ok((fill, changed))
             }
 
             async fn add_pair_details(&mut self, new: &[(i64, &PairRecord)]) -> Result<(), StoreError> {
@@ -1286,11 +1380,25 @@ macro_rules! impl_store {
 
         #[async_trait]
         impl ImportSink for ImportTx {
-            async fn add(&mut self, batch: &[PairRecord]) -> Result<(), StoreError> {
+            async fn add(&mut self, batch: &[PairRecord]) -> Result<Vec<usize>, StoreError> {
                 self.add_queries(batch).await?;
                 self.add_items(batch).await?;
-                let new = self.add_pairs(batch).await?;
-                self.add_pair_details(&new).await
+                let (new, fill, changed) = self.add_pairs(batch).await?;
+                self.add_pair_details(&new).await?;
+                if !fill.is_empty() {
+                    for (id, record) in &fill {
+                        if let Some(task) = record.task {
+                            sqlx::query("UPDATE pairs SET task = $1 WHERE id = $2")
+                                .bind(task.as_str())
+                                .bind(*id)
+                                .execute(&mut *self.tx)
+                                .await?;
+                        }
+                    }
+                    let fill: Vec<(i64, &PairRecord)> = fill.iter().map(|(id, r)| (*id, r)).collect();
+                    self.add_pair_details(&fill).await?;
+                }
+                Ok(changed)
             }
 
             async fn commit(mut self: Box<Self>) -> Result<ImportCounts, StoreError> {
