@@ -213,10 +213,34 @@ fn table() -> Vec<Case> {
         // The members page renders after its data, so a refusal shows in its status.
         Case {
             method: "GET",
+            path: "/p/{slug}/settings",
+            call_path: "/p/shop/settings",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "GET",
             path: "/p/{slug}/members",
             call_path: "/p/shop/members",
             body: None,
             expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/settings/get",
+            call_path: "/rpc/settings/get",
+            body: form(json!({"slug": "shop"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/settings/update",
+            call_path: "/rpc/settings/update",
+            body: form(
+                json!({"slug": "shop", "task": "nope", "overlap_k": 3, "gold_percent": 5,
+                              "lease_minutes": 10}),
+            ),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
         },
         // Logging out is harmless for anyone; it runs last so the sessions stay usable.
         Case {

@@ -405,3 +405,117 @@ async fn a_project_admin_adds_members_grants_and_revokes_roles_in_their_project_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_project_admin_changes_settings_and_can_reveal_the_models() {
+    use relabel::domain::{CotRecord, ItemRecord, PairRecord};
+    each_backend(|db: TestDb| async move {
+        let shop = project(&db.store, "shop").await;
+        let record = PairRecord {
+            query: "q".into(),
+            query_frequency: None,
+            item: ItemRecord {
+                id: "i".into(),
+                title: "t".into(),
+                category: vec![],
+                attributes: Default::default(),
+                price: None,
+                images: vec![],
+                description: None,
+            },
+            cot: vec![CotRecord {
+                model: "secret-model".into(),
+                text: "a".into(),
+                steps: vec!["a".into()],
+                label: None,
+            }],
+            gold_label: None,
+            tags: vec![],
+            task: None,
+        };
+        relabel::import::import_records(db.store.as_ref(), &shop, &[record], "test")
+            .await
+            .unwrap();
+        // A fresh database: the only pair has id 1.
+        let pair_id = 1;
+        assert!(
+            db.store
+                .pair_for_judging(&shop, pair_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let st = state(&db);
+        let cookie = admin_cookie(&db, &st).await;
+        let model_shown = || async {
+            let p = db.store.project("shop").await.unwrap().unwrap();
+            db.store.pair_view(&p, pair_id).await.unwrap().unwrap().cot[0]
+                .model
+                .clone()
+        };
+        assert_eq!(model_shown().await, None, "models are hidden by default");
+
+        let save = |fields: &[(&str, &str)]| {
+            let mut all = vec![("slug", "shop")];
+            all.extend_from_slice(fields);
+            let (st, cookie) = (st.clone(), cookie.clone());
+            let all: Vec<(String, String)> = all
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            async move {
+                let refs: Vec<(&str, &str)> =
+                    all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                rpc(&st, &cookie, "settings/update", &refs).await
+            }
+        };
+        let (status, body) = save(&[
+            ("task", "judge+rank"),
+            ("overlap_k", "5"),
+            ("gold_percent", "12.5"),
+            ("lease_minutes", "15"),
+            ("reveal_models", "on"),
+        ])
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p = db.store.project("shop").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                p.task.as_str(),
+                p.overlap_k,
+                p.gold_rate,
+                p.lease_seconds,
+                p.reveal_models
+            ),
+            ("judge+rank", 5, 0.125, 900, true),
+            "{}",
+            db.name
+        );
+        assert_eq!(model_shown().await.as_deref(), Some("secret-model"));
+
+        // Out of range: refused naming the field, nothing changes.
+        let (_, body) = save(&[
+            ("task", "judge"),
+            ("overlap_k", "0"),
+            ("gold_percent", "5"),
+            ("lease_minutes", "10"),
+        ])
+        .await;
+        assert!(body.contains("overlap_k"), "{body}");
+        // An unchecked box sends nothing: the models are hidden again.
+        let (status, body) = save(&[
+            ("task", "judge"),
+            ("overlap_k", "3"),
+            ("gold_percent", "5"),
+            ("lease_minutes", "10"),
+        ])
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(model_shown().await, None);
+        let (status, _, html) = call(&st, get_as("/p/shop/settings", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"id="settings-overlap""#), "{html}");
+        db
+    })
+    .await;
+}

@@ -55,6 +55,11 @@ pub fn App() -> impl IntoView {
                         view=crate::members::MembersPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=path!("/p/:slug/settings")
+                        view=crate::settings::SettingsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>
@@ -233,8 +238,13 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                             view! { <a class="open-annotate" href=href.clone()>"Annotate"</a> }
                         });
                         let members = holds("admin").then(|| {
-                            let href = format!("/p/{}/members", p.slug);
-                            view! { <a class="open-members" href=href>"Members"</a> }
+                            let members = format!("/p/{}/members", p.slug);
+                            let settings = format!("/p/{}/settings", p.slug);
+                            view! {
+                                <a class="open-members" href=members>"Members"</a>
+                                " "
+                                <a class="open-settings" href=settings>"Settings"</a>
+                            }
                         });
                         view! {
                             <tr class="project-row" data-slug=slug>

@@ -8,6 +8,7 @@ use http::request::Parts;
 
 use crate::types::{
     AddedMember, ClaimedPair, GuidelineView, JudgmentForm, MemberView, Progress, ProjectSummary,
+    SettingsView,
 };
 
 /// The server side of the app's data needs.
@@ -63,6 +64,15 @@ pub trait Backend: Send + Sync {
         role: String,
         password: String,
     ) -> Result<AddedMember, BackendError>;
+    /// The project's settings (project admins only).
+    async fn settings(&self, request: &Parts, slug: String) -> Result<SettingsView, BackendError>;
+    /// Changes the project's settings (project admins only); the settings now.
+    async fn update_settings(
+        &self,
+        request: &Parts,
+        slug: String,
+        settings: SettingsView,
+    ) -> Result<SettingsView, BackendError>;
     /// Takes a role in the project from a user (project admins only).
     async fn revoke_role(
         &self,

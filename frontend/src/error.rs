@@ -69,3 +69,18 @@ pub fn server_context() -> Result<(crate::backend::SharedBackend, http::request:
     let parts = use_context::<http::request::Parts>().ok_or(AppFnError::Misconfigured)?;
     Ok((backend, parts))
 }
+
+/// Sets the HTTP status of a page refused to its visitor (401, 403), for routes that
+/// render after their data (`SsrMode::Async`), where the status can still change.
+pub fn set_refusal_status(err: &AppFnError) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(match err {
+            AppFnError::Unauthorized => http::StatusCode::UNAUTHORIZED,
+            AppFnError::Forbidden(_) => http::StatusCode::FORBIDDEN,
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        });
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = err;
+}

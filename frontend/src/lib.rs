@@ -10,6 +10,7 @@ pub mod members;
 pub mod rank_order;
 pub mod rank_panel;
 pub mod server_fns;
+pub mod settings;
 pub mod types;
 pub mod workspace;
 

@@ -29,21 +29,6 @@ fn added_message(added: &AddedMember) -> String {
     }
 }
 
-/// Sets the HTTP status of the page being rendered (the route renders after its data,
-/// so the status can still change).
-fn set_status(err: &AppFnError) {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(match err {
-            AppFnError::Unauthorized => http::StatusCode::UNAUTHORIZED,
-            AppFnError::Forbidden(_) => http::StatusCode::FORBIDDEN,
-            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
-        });
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = err;
-}
-
 /// The members page.
 #[component]
 pub fn MembersPage() -> impl IntoView {
@@ -72,7 +57,7 @@ pub fn MembersPage() -> impl IntoView {
                     match members.await {
                         Ok(list) => view! { <MemberTable list slug=slug() revoke /> }.into_any(),
                         Err(err) => {
-                            set_status(&err);
+                            crate::error::set_refusal_status(&err);
                             let text = match &err {
                                 AppFnError::Unauthorized => "Log in as an admin of this project to manage its members.".to_owned(),
                                 AppFnError::Forbidden(_) => "Only this project's admins can manage its members.".to_owned(),

@@ -196,11 +196,11 @@ pub fn RankPanel(
                                         .find(|x| usize::try_from(x.position).ok() == Some(c))
                                         .cloned()
                                 });
-                            let (steps, reached) = candidate
-                                .map(|x| (x.steps, x.label.unwrap_or_else(|| "no label".into())))
+                            let (steps, reached, model) = candidate
+                                .map(|x| (x.steps, x.label.unwrap_or_else(|| "no label".into()), x.model))
                                 .unwrap_or_default();
                             view! {
-                                <CandidateCard place c tied steps reached state rules />
+                                <CandidateCard place c tied steps reached model state rules />
                             }
                         })
                         .collect_view()
@@ -259,6 +259,7 @@ fn CandidateCard(
     tied: bool,
     steps: Vec<String>,
     reached: String,
+    model: Option<String>,
     state: RankState,
     rules: Signal<Vec<RuleView>>,
 ) -> impl IntoView {
@@ -296,6 +297,7 @@ fn CandidateCard(
                 <span class="place">{format!("#{}", place + 1)} {tied.then_some(" (tie)")}</span>
                 <strong>{format!("Candidate {}", c + 1)}</strong>
                 <span class="reached">{format!("→ {reached}")}</span>
+                {model.map(|m| view! { <span class="model">{format!("({m})")}</span> })}
             </div>
             <ol class="steps">
                 {steps

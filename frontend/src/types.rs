@@ -68,6 +68,9 @@ pub struct ItemView {
 pub struct CotView {
     /// Position among the pair's candidates (0-based).
     pub position: i64,
+    /// The model that wrote it, only where the project's admins reveal models.
+    #[serde(default)]
+    pub model: Option<String>,
     /// The reasoning steps.
     pub steps: Vec<String>,
     /// The full text.
@@ -245,4 +248,19 @@ pub struct CorrectedCot {
     /// The label the corrected reasoning reaches.
     #[serde(default)]
     pub label: Option<String>,
+}
+
+/// A project's settings as its admins see and change them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsView {
+    /// `judge`, `rank` or `judge+rank`, for pairs that do not set their own.
+    pub task: String,
+    /// Judgments wanted per pair.
+    pub overlap_k: i64,
+    /// Share of claims that look for a gold pair first, in percent.
+    pub gold_percent: f64,
+    /// How long a claimed pair is held, in minutes.
+    pub lease_minutes: i64,
+    /// Whether annotators see which model wrote each CoT candidate.
+    pub reveal_models: bool,
 }

@@ -792,9 +792,10 @@ fn PairPanel(task: Task) -> impl IntoView {
                                 <div class="candidate">
                                     <p>
                                         {format!(
-                                            "Candidate {} → {}",
+                                            "Candidate {} → {}{}",
                                             c.position + 1,
                                             c.label.clone().unwrap_or_else(|| "no label".into()),
+                                            c.model.as_ref().map(|m| format!(" ({m})")).unwrap_or_default(),
                                         )}
                                     </p>
                                     <ol>

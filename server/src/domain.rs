@@ -214,6 +214,59 @@ pub struct Project {
     pub gold_rate: f64,
     /// How long a claimed pair is held for its annotator.
     pub lease_seconds: i64,
+    /// Whether annotators see which model wrote each CoT candidate.
+    pub reveal_models: bool,
+}
+
+/// What a project's admins may change after creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSettings {
+    /// What annotators are asked for pairs that do not set their own task.
+    pub task: TaskKind,
+    /// Judgments wanted per pair (1-100).
+    pub overlap_k: i64,
+    /// Share of claims that look for a gold pair first (0-1).
+    pub gold_rate: f64,
+    /// How long a claimed pair is held, in seconds (60 s to 24 h).
+    pub lease_seconds: i64,
+    /// Whether annotators see which model wrote each CoT candidate.
+    pub reveal_models: bool,
+}
+
+impl ProjectSettings {
+    /// The settings a project has now.
+    pub fn of(project: &Project) -> Self {
+        Self {
+            task: TaskKind::from_stored(&project.task).unwrap_or(TaskKind::Judge),
+            overlap_k: project.overlap_k,
+            gold_rate: project.gold_rate,
+            lease_seconds: project.lease_seconds,
+            reveal_models: project.reveal_models,
+        }
+    }
+
+    /// Checks the ranges; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=100).contains(&self.overlap_k) {
+            return Err(format!(
+                "overlap_k: {} must be between 1 and 100",
+                self.overlap_k
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.gold_rate) {
+            return Err(format!(
+                "gold_rate: {} must be between 0 and 1",
+                self.gold_rate
+            ));
+        }
+        if !(60..=86_400).contains(&self.lease_seconds) {
+            return Err(format!(
+                "lease_seconds: {} must be between 60 (1 minute) and 86400 (24 hours)",
+                self.lease_seconds
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Project {

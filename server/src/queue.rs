@@ -332,6 +332,7 @@ mod tests {
             task: "judge".into(),
             gold_rate: 0.05,
             lease_seconds: 600,
+            reveal_models: false,
         }
     }
 

@@ -5,3 +5,4 @@ pub mod annotate;
 pub mod members;
 pub mod projects;
 pub mod session;
+pub mod settings;

@@ -222,6 +222,13 @@ pub trait Store: Send + Sync {
         project: &Project,
         pair_id: i64,
     ) -> Result<Option<PairView>, StoreError>;
+    /// Changes a project's settings (audited with `actor`); the project as it is now.
+    async fn update_project_settings(
+        &self,
+        project: &Project,
+        settings: &crate::domain::ProjectSettings,
+        actor: Option<i64>,
+    ) -> Result<Project, StoreError>;
     /// The pair's task and CoT candidates, for the submit checks; `None` when the pair
     /// is not in the project.
     async fn pair_for_judging(

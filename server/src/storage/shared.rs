@@ -45,7 +45,8 @@ macro_rules! impl_store {
 
         use $crate::bands::{BandCuts, assign_bands};
         use $crate::domain::{
-            FrequencyBand, NewProject, PairRecord, Project, RuleExample, RuleRecord, TaskKind, now_ms,
+            FrequencyBand, NewProject, PairRecord, Project, ProjectSettings, RuleExample, RuleRecord,
+            TaskKind, now_ms,
         };
         use $crate::auth::Role;
         use $crate::queue::{
@@ -59,7 +60,7 @@ macro_rules! impl_store {
 
         const USER_COLUMNS: &str = "id, name, password_hash, disabled";
         const PROJECT_COLUMNS: &str =
-            "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds";
+            "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models";
 
         /// Inserts a user (with its audit entry) inside `tx`; a taken name is a conflict.
         async fn insert_user(
@@ -138,6 +139,7 @@ macro_rules! impl_store {
                 task: row.try_get("task")?,
                 gold_rate: row.try_get("gold_rate")?,
                 lease_seconds: row.try_get("lease_seconds")?,
+                reveal_models: row.try_get("reveal_models")?,
             })
         }
 
@@ -170,7 +172,8 @@ macro_rules! impl_store {
                 let row = sqlx::query(
                     "INSERT INTO projects (slug, name, scale, scale_labels, overlap_k, task, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     RETURNING id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds",
+                     RETURNING id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, \
+                       reveal_models",
                 )
                 .bind(&new.slug)
                 .bind(&new.name)
@@ -802,17 +805,20 @@ macro_rules! impl_store {
                 let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
                 let attributes: BTreeMap<String, String> =
                     serde_json::from_str(&attributes).map_err(|e| corrupt("items.attributes", e))?;
-                let candidates: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
-                    "SELECT position, text, steps, label FROM cot_candidates WHERE pair_id = $1 ORDER BY position",
+                let candidates: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
+                    "SELECT position, text, steps, label, model FROM cot_candidates \
+                     WHERE pair_id = $1 ORDER BY position",
                 )
                 .bind(pair_id)
                 .fetch_all(&self.pool)
                 .await?;
                 let cot = candidates
                     .into_iter()
-                    .map(|(position, text, steps, label)| {
+                    .map(|(position, text, steps, label, model)| {
                         Ok(CotView {
                             position,
+                            // Blind unless the project's admins reveal the models.
+                            model: project.reveal_models.then_some(model),
                             steps: serde_json::from_str(&steps).map_err(|e| corrupt("cot_candidates.steps", e))?,
                             text,
                             label,
@@ -835,6 +841,44 @@ macro_rules! impl_store {
                     },
                     cot,
                 }))
+            }
+
+            async fn update_project_settings(
+                &self,
+                project: &Project,
+                settings: &ProjectSettings,
+                actor: Option<i64>,
+            ) -> Result<Project, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "UPDATE projects SET task = $1, overlap_k = $2, gold_rate = $3, \
+                       lease_seconds = $4, reveal_models = $5 WHERE id = $6 RETURNING {PROJECT_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(settings.task.as_str())
+                    .bind(settings.overlap_k)
+                    .bind(settings.gold_rate)
+                    .bind(settings.lease_seconds)
+                    .bind(settings.reveal_models)
+                    .bind(project.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let updated = project_from_row(&row)?;
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
+                     VALUES ($1, $2, 'project.settings', 'project', $3, $4)",
+                )
+                .bind(now_ms())
+                .bind(actor)
+                .bind(project.id)
+                .bind(json_text(&serde_json::json!({
+                    "before": ProjectSettings::of(project),
+                    "after": settings,
+                })))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(updated)
             }
 
             async fn pair_for_judging(

@@ -27,10 +27,11 @@ use relabel_frontend::app::{App, shell};
 use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
 use relabel_frontend::types::{
     AddedMember, ClaimedPair, GuidelineView, JudgmentForm, MemberView, Progress, ProjectSummary,
-    RuleExampleView, RuleView,
+    RuleExampleView, RuleView, SettingsView,
 };
 
 use crate::auth::Role;
+use crate::domain::ProjectSettings;
 use crate::members::{self, NewPassword};
 use crate::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
 use tower_http::services::ServeDir;
@@ -354,6 +355,40 @@ impl Backend for StoreBackend {
         })
     }
 
+    async fn settings(&self, request: &Parts, slug: String) -> Result<SettingsView, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
+        Ok(settings_view(&ProjectSettings::of(&project)))
+    }
+
+    async fn update_settings(
+        &self,
+        request: &Parts,
+        slug: String,
+        view: SettingsView,
+    ) -> Result<SettingsView, BackendError> {
+        let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
+        let settings = ProjectSettings {
+            task: crate::domain::TaskKind::from_stored(&view.task).ok_or_else(|| {
+                BackendError::Refused(format!(
+                    "task: {:?} is not one of judge, rank, judge+rank",
+                    view.task
+                ))
+            })?,
+            overlap_k: view.overlap_k,
+            gold_rate: view.gold_percent / 100.0,
+            lease_seconds: view.lease_minutes.saturating_mul(60),
+            reveal_models: view.reveal_models,
+        };
+        settings.validate().map_err(BackendError::Refused)?;
+        let updated = self
+            .0
+            .store
+            .update_project_settings(&project, &settings, Some(user.id))
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(settings_view(&ProjectSettings::of(&updated)))
+    }
+
     async fn revoke_role(
         &self,
         request: &Parts,
@@ -366,6 +401,17 @@ impl Backend for StoreBackend {
         members::revoke(self.0.store.as_ref(), &project, user.id, user_id, role)
             .await
             .map_err(|e| backend_error(e.into()))
+    }
+}
+
+/// Settings as the settings page shows them (percent and minutes).
+fn settings_view(settings: &ProjectSettings) -> SettingsView {
+    SettingsView {
+        task: settings.task.as_str().to_owned(),
+        overlap_k: settings.overlap_k,
+        gold_percent: (settings.gold_rate * 1000.0).round() / 10.0,
+        lease_minutes: settings.lease_seconds / 60,
+        reveal_models: settings.reveal_models,
     }
 }
 

@@ -1,0 +1,28 @@
+//! Changes a project's settings.
+
+use leptos::prelude::*;
+
+use crate::error::AppFnError;
+use crate::types::SettingsView;
+
+/// Changes the project's settings; a plain form post works too (an unchecked
+/// `reveal_models` box sends nothing).
+#[server(prefix = "/rpc", endpoint = "settings/update")]
+pub async fn update_settings(
+    slug: String,
+    task: String,
+    overlap_k: i64,
+    gold_percent: f64,
+    lease_minutes: i64,
+    reveal_models: Option<String>,
+) -> Result<SettingsView, AppFnError> {
+    let (backend, parts) = crate::error::server_context()?;
+    let settings = SettingsView {
+        task,
+        overlap_k,
+        gold_percent,
+        lease_minutes,
+        reveal_models: reveal_models.is_some_and(|v| v != "false"),
+    };
+    Ok(backend.update_settings(&parts, slug, settings).await?)
+}

@@ -1,0 +1,108 @@
+//! A project's settings page at `/p/{slug}/settings`, for the project's admins: the
+//! task annotators are asked, overlap k, the gold rate, the lease length, and whether
+//! annotators see which model wrote each CoT candidate. The form is a plain form post
+//! that also works before the page is hydrated.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::error::{AppFnError, set_refusal_status};
+use crate::server_fns::settings::get::project_settings;
+use crate::server_fns::settings::update::UpdateSettings;
+use crate::types::SettingsView;
+
+/// The task kinds, as stored and shown.
+const TASKS: [(&str, &str); 3] = [
+    ("judge", "Judge the label"),
+    ("rank", "Rank the CoT candidates"),
+    ("judge+rank", "Both: label first, then rank"),
+];
+
+/// The settings page.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let save = ServerAction::<UpdateSettings>::new();
+    let settings = Resource::new(
+        move || (slug(), save.version().get()),
+        |(s, _)| project_settings(s),
+    );
+    let outcome = move || {
+        save.value().get().map(|r| match r {
+            Ok(_) => view! {
+                <p class="notice" role="status" id="settings-saved">"Saved."</p>
+            }
+            .into_any(),
+            Err(e) => view! {
+                <p class="error" role="alert" id="settings-error">{e.to_string()}</p>
+            }
+            .into_any(),
+        })
+    };
+    view! {
+        <section class="settings">
+            <h1>"Settings of " <code>{slug}</code></h1>
+            <Suspense fallback=|| view! { <p>"Loading settings…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(current) => view! { <SettingsForm current slug=slug() save /> }.into_any(),
+                        Err(err) => {
+                            set_refusal_status(&err);
+                            let text = match &err {
+                                AppFnError::Unauthorized => "Log in as an admin of this project to change its settings.".to_owned(),
+                                AppFnError::Forbidden(_) => "Only this project's admins can change its settings.".to_owned(),
+                                other => other.to_string(),
+                            };
+                            view! { <p class="error" role="alert" id="settings-denied">{text}</p> }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+            {outcome}
+        </section>
+    }
+}
+
+/// The form, filled with the current settings.
+#[component]
+fn SettingsForm(
+    current: SettingsView,
+    slug: String,
+    save: ServerAction<UpdateSettings>,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=save attr:class="settings-form">
+            <input type="hidden" name="slug" value=slug />
+            <label>
+                "Task for pairs that do not set their own"
+                <select name="task" id="settings-task">
+                    {TASKS
+                        .iter()
+                        .map(|(value, text)| {
+                            let selected = current.task == *value;
+                            view! { <option value=*value selected=selected>{*text}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Overlap k (judgments per pair)"
+                <input type="number" name="overlap_k" id="settings-overlap" min="1" max="100" required value=current.overlap_k />
+            </label>
+            <label>
+                "Gold pairs mixed in (%)"
+                <input type="number" name="gold_percent" id="settings-gold" min="0" max="100" step="0.1" required value=current.gold_percent />
+            </label>
+            <label>
+                "Lease (minutes an annotator holds a pair)"
+                <input type="number" name="lease_minutes" id="settings-lease" min="1" max="1440" required value=current.lease_minutes />
+            </label>
+            <label class="checkbox">
+                <input type="checkbox" name="reveal_models" id="settings-reveal" value="on" checked=current.reveal_models />
+                " Show annotators which model wrote each CoT candidate (off: blind ranking, no brand bias)"
+            </label>
+            <button type="submit" id="save-settings">"Save"</button>
+        </ActionForm>
+    }
+}
