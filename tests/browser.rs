@@ -310,17 +310,23 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
     outcome.unwrap();
 }
 
-#[tokio::test]
-async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
+/// A fresh SQLite database holding the demo project, and a connection to adjust it.
+async fn demo_db() -> (TestDb, relabel::domain::Project, sqlx::SqliteConnection) {
     let db = TestDb::sqlite().await;
     relabel::demo_project::install(db.store.as_ref(), 7)
         .await
         .unwrap();
     let demo = db.store.project("demo").await.unwrap().unwrap();
-    // This test is about judging; the demo's judge+rank pairs have their own test.
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+    let conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
         .await
         .unwrap();
+    (db, demo, conn)
+}
+
+#[tokio::test]
+async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
+    let (db, demo, mut conn) = demo_db().await;
+    // This test is about judging; the demo's judge+rank pairs have their own test.
     sqlx::query("UPDATE pairs SET task = NULL")
         .execute(&mut conn)
         .await
@@ -693,15 +699,8 @@ async fn submit_confirming(client: &Client, pair: &str) -> Result<(), String> {
 #[tokio::test]
 async fn an_annotator_ranks_by_keyboard_with_a_tie_flag_and_correction_then_by_dragging() {
     use fantoccini::actions::{MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
-    let db = TestDb::sqlite().await;
-    relabel::demo_project::install(db.store.as_ref(), 7)
-        .await
-        .unwrap();
-    let demo = db.store.project("demo").await.unwrap().unwrap();
+    let (db, demo, mut conn) = demo_db().await;
     // Two judge+rank pairs of the demo, served first.
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
-        .await
-        .unwrap();
     let ranked: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM pairs WHERE task = 'judge+rank' ORDER BY id LIMIT 2")
             .fetch_all(&mut conn)

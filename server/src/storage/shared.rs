@@ -62,6 +62,30 @@ macro_rules! impl_store {
         const PROJECT_COLUMNS: &str =
             "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models";
 
+        /// Records who did what to which object, inside the change's own transaction.
+        async fn audit(
+            tx: &mut Transaction<'static, $db>,
+            actor: Option<i64>,
+            action: &str,
+            object_kind: &str,
+            object_id: i64,
+            detail: &serde_json::Value,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(now_ms())
+            .bind(actor)
+            .bind(action)
+            .bind(object_kind)
+            .bind(object_id)
+            .bind(json_text(detail))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         /// Inserts a user (with its audit entry) inside `tx`; a taken name is a conflict.
         async fn insert_user(
             tx: &mut Transaction<'static, $db>,
@@ -78,16 +102,7 @@ macro_rules! impl_store {
             .fetch_one(&mut **tx)
             .await
             .map_err(|e| conflict_on_unique(e, || format!("a user named {name:?} already exists")))?;
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
-                 VALUES ($1, $2, 'user.create', 'user', $3, $4)",
-            )
-            .bind(now_ms())
-            .bind(actor)
-            .bind(id)
-            .bind(json_text(&serde_json::json!({ "name": name })))
-            .execute(&mut **tx)
-            .await?;
+            audit(tx, actor, "user.create", "user", id, &serde_json::json!({ "name": name })).await?;
             Ok(id)
         }
 
@@ -112,16 +127,7 @@ macro_rules! impl_store {
             .rows_affected()
                 > 0;
             if granted {
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
-                     VALUES ($1, $2, 'role.grant', 'user', $3, $4)",
-                )
-                .bind(now_ms())
-                .bind(actor)
-                .bind(user_id)
-                .bind(json_text(&serde_json::json!({ "role": role, "project_id": project_id })))
-                .execute(&mut **tx)
-                .await?;
+                audit(tx, actor, "role.grant", "user", user_id, &serde_json::json!({ "role": role, "project_id": project_id })).await?;
             }
             Ok(granted)
         }
@@ -188,15 +194,7 @@ macro_rules! impl_store {
                     conflict_on_unique(e, || format!("a project with slug {:?} already exists", new.slug))
                 })?;
                 let project = project_from_row(&row)?;
-                sqlx::query(
-                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
-                     VALUES ($1, 'project.create', 'project', $2, $3)",
-                )
-                .bind(now_ms())
-                .bind(project.id)
-                .bind(json_text(&serde_json::json!({ "slug": project.slug })))
-                .execute(&mut *tx)
-                .await?;
+                audit(&mut tx, None, "project.create", "project", project.id, &serde_json::json!({ "slug": project.slug })).await?;
                 tx.commit().await?;
                 Ok(project)
             }
@@ -381,15 +379,7 @@ macro_rules! impl_store {
                         .await?;
                     }
                 }
-                sqlx::query(
-                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
-                     VALUES ($1, 'guideline.publish', 'guideline_version', $2, $3)",
-                )
-                .bind(now)
-                .bind(version_id)
-                .bind(json_text(&serde_json::json!({ "number": number, "rules": rules.len() })))
-                .execute(&mut *tx)
-                .await?;
+                audit(&mut tx, None, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number, "rules": rules.len() })).await?;
                 tx.commit().await?;
                 Ok(number)
             }
@@ -468,16 +458,7 @@ macro_rules! impl_store {
                 .rows_affected()
                     > 0;
                 if revoked {
-                    sqlx::query(
-                        "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
-                         VALUES ($1, $2, 'role.revoke', 'user', $3, $4)",
-                    )
-                    .bind(now_ms())
-                    .bind(actor)
-                    .bind(user_id)
-                    .bind(json_text(&serde_json::json!({ "role": role, "project_id": project_id })))
-                    .execute(&mut *tx)
-                    .await?;
+                    audit(&mut tx, actor, "role.revoke", "user", user_id, &serde_json::json!({ "role": role, "project_id": project_id })).await?;
                 }
                 tx.commit().await?;
                 Ok(revoked)
@@ -864,19 +845,10 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 let updated = project_from_row(&row)?;
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
-                     VALUES ($1, $2, 'project.settings', 'project', $3, $4)",
-                )
-                .bind(now_ms())
-                .bind(actor)
-                .bind(project.id)
-                .bind(json_text(&serde_json::json!({
+                audit(&mut tx, actor, "project.settings", "project", project.id, &serde_json::json!({
                     "before": ProjectSettings::of(project),
                     "after": settings,
-                })))
-                .execute(&mut *tx)
-                .await?;
+                })).await?;
                 tx.commit().await?;
                 Ok(updated)
             }
@@ -1448,15 +1420,7 @@ macro_rules! impl_store {
             async fn commit(mut self: Box<Self>) -> Result<ImportCounts, StoreError> {
                 self.recompute_bands().await?;
                 let detail = serde_json::json!({ "source": self.source, "counts": self.counts });
-                sqlx::query(
-                    "INSERT INTO audit_log (at, action, object_kind, object_id, detail) \
-                     VALUES ($1, 'pairs.import', 'project', $2, $3)",
-                )
-                .bind(now_ms())
-                .bind(self.project_id)
-                .bind(json_text(&detail))
-                .execute(&mut *self.tx)
-                .await?;
+                audit(&mut self.tx, None, "pairs.import", "project", self.project_id, &detail).await?;
                 let ImportTx { tx, counts, .. } = *self;
                 tx.commit().await?;
                 Ok(counts)
