@@ -280,3 +280,259 @@ fn help_explains_every_command() {
         assert!(help.contains(command), "--help lacks {command}: {help}");
     }
 }
+
+/// A small fixed project for the exports: k = 2, four pairs, two annotators.
+///   - "shoes"  judge+rank, candidates L4 / L2 / L3, both say L4, two rankings, a flag
+///     and a corrected CoT;
+///   - "=cmd"   (a formula-like query) candidates L3 / L1, labels L3 and L4;
+///   - "split"  labels L1 and L4: too far apart, left out;
+///   - "nobody" never judged, left out.
+async fn export_project(db: &TestDb) {
+    use relabel::domain::{CotRecord, ItemRecord, PairRecord, RuleRecord, TaskKind};
+    use relabel::queue::{self, JudgmentInput};
+    use relabel::ranking::{CorrectedCot, RankingInput, StepFlag};
+    let store = &db.store;
+    let shop = store
+        .create_project(&relabel::domain::NewProject {
+            slug: "shop".into(),
+            name: "Shop".into(),
+            scale: relabel::domain::ScalePreset::Lore4,
+            overlap_k: 2,
+            task: TaskKind::Judge,
+        })
+        .await
+        .unwrap();
+    let cand = |label: &str, n: usize| CotRecord {
+        model: "m".into(),
+        text: String::new(),
+        steps: (1..=3)
+            .map(|s| format!("{label} candidate {n} step {s}"))
+            .collect(),
+        label: Some(label.into()),
+    };
+    let pair = |query: &str, cot: Vec<CotRecord>, task: Option<TaskKind>| PairRecord {
+        query: query.into(),
+        query_frequency: Some(10),
+        item: ItemRecord {
+            id: format!("item-{query}"),
+            title: format!("Item for {query}"),
+            category: vec!["Shoes".into()],
+            attributes: [("brand".to_owned(), "Acme".to_owned())].into(),
+            price: Some(50.0),
+            images: vec![],
+            description: None,
+        },
+        cot,
+        gold_label: None,
+        tags: vec!["rule-adherence".into()],
+        task,
+    };
+    let records = vec![
+        pair(
+            "shoes",
+            vec![cand("L4", 1), cand("L2", 2), cand("L3", 3)],
+            Some(TaskKind::JudgeAndRank),
+        ),
+        pair("=cmd", vec![cand("L3", 1), cand("L1", 2)], None),
+        pair("split", vec![], None),
+        pair("nobody", vec![], None),
+    ];
+    relabel::import::import_records(store.as_ref(), &shop, &records, "test")
+        .await
+        .unwrap();
+    let rule = RuleRecord {
+        key: "R-BRAND-01".into(),
+        title: "Named brand".into(),
+        body: "Another brand is L2.".into(),
+        capabilities: vec![],
+        dimension: Some("brand".into()),
+        examples: vec![],
+    };
+    store.publish_guideline(&shop, &[rule], "v1").await.unwrap();
+    let version = store
+        .latest_guideline(&shop)
+        .await
+        .unwrap()
+        .map(|(id, _, _)| id);
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$bm9sb2dpbg$bm9sb2dpbm5vbG9naW4";
+    let a1 = store.create_user("a1", hash).await.unwrap();
+    let a2 = store.create_user("a2", hash).await.unwrap();
+    let by_query = |q: &'static str| {
+        let store = store.clone();
+        let shop = shop.clone();
+        async move {
+            let mut after = 0;
+            loop {
+                let page = store.export_page(&shop, after, 10).await.unwrap();
+                if let Some(p) = page.iter().find(|p| p.query == q) {
+                    return p.pair_id;
+                }
+                after = page.last().unwrap().pair_id;
+            }
+        }
+    };
+    let judge = |user: i64, q: &'static str, label: &str, ranking: Option<RankingInput>| {
+        let (store, shop, label) = (store.clone(), shop.clone(), label.to_owned());
+        async move {
+            let pair_id = by_query(q).await;
+            let input = JudgmentInput {
+                pair_id,
+                lease_id: None,
+                label: Some(label),
+                rules: vec![],
+                rationale: None,
+                duration_ms: Some(1_000),
+                guideline_version_id: version,
+                idempotency_key: format!("{user}-{q}"),
+                ranking,
+            };
+            queue::submit(store.as_ref(), &shop, user, &input, false)
+                .await
+                .unwrap();
+        }
+    };
+    judge(
+        a1,
+        "shoes",
+        "L4",
+        Some(RankingInput {
+            ranking: vec![vec![0], vec![2], vec![1]],
+            step_flags: vec![StepFlag {
+                candidate: 1,
+                step: Some(1),
+                rule: Some("R-BRAND-01".into()),
+                dimension: Some("brand".into()),
+            }],
+            corrected_cot: Some(CorrectedCot {
+                steps: vec![
+                    "The query asks for shoes.".into(),
+                    "The item is shoes.".into(),
+                ],
+                label: Some("L4".into()),
+            }),
+        }),
+    )
+    .await;
+    judge(
+        a2,
+        "shoes",
+        "L4",
+        Some(RankingInput {
+            ranking: vec![vec![0], vec![1, 2]],
+            ..RankingInput::default()
+        }),
+    )
+    .await;
+    judge(a1, "=cmd", "L3", None).await;
+    judge(a2, "=cmd", "L4", None).await;
+    judge(a1, "split", "L1", None).await;
+    judge(a2, "split", "L4", None).await;
+}
+
+fn jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn exports_follow_the_final_label_rule_and_the_trl_field_rules() {
+    each_backend(|db: TestDb| async move {
+        export_project(&db).await;
+        let dir = tempfile::tempdir().unwrap();
+        let run = |format: &str, file: &str, extra: &[&str]| {
+            let out = dir.path().join(file);
+            let out_text = out.display().to_string();
+            let mut args = vec!["export", "--project", "shop", "--format", format, "--out", &out_text];
+            args.extend_from_slice(extra);
+            let output = relabel(&db.url, &args);
+            assert!(output.status.success(), "{format}: {}", stderr(&output));
+            (out, stderr(&output))
+        };
+
+        // Labels: only pairs with a final label; formula cells escaped.
+        let (labels, summary) = run("labels", "labels.csv", &[]);
+        let text = std::fs::read_to_string(&labels).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows[0], "pair_id,query,band,item_id,item_title,final_label,relevant,judgments,agreement,labels,guideline_versions");
+        assert_eq!(rows.len(), 3, "{text}");
+        assert!(rows[1].contains(",shoes,") && rows[1].ends_with(",L4,1,2,1.000,L4|L4,1"), "{}", rows[1]);
+        assert!(rows[2].contains(",'=cmd,") && rows[2].ends_with(",L3,1,2,0.000,L3|L4,1"), "{}", rows[2]);
+        assert!(summary.contains("left out 1 pair(s): judgments more than one level apart"), "{summary}");
+        assert!(summary.contains("left out 1 pair(s): no judgments"), "{summary}");
+
+        // Preference pairs: Borda over the two rankings for "shoes", labels for "=cmd".
+        let (prefs, _) = run("preference-pairs", "prefs.jsonl", &[]);
+        let prefs = jsonl(&prefs);
+        let got: Vec<(i64, i64, f64)> = prefs
+            .iter()
+            .map(|r| {
+                (
+                    r["meta"]["chosen_candidate"].as_i64().unwrap(),
+                    r["meta"]["rejected_candidate"].as_i64().unwrap(),
+                    r["margin"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [(0, 2, 1.0), (0, 1, 2.0), (2, 1, 0.5), (0, 1, 2.0)]);
+        for r in &prefs {
+            for field in ["prompt", "chosen", "rejected"] {
+                assert!(r[field].as_str().is_some_and(|s| !s.is_empty()), "{field}: {r}");
+            }
+        }
+        assert!(prefs[0]["prompt"].as_str().unwrap().contains("Query: shoes"));
+        assert!(prefs[0]["prompt"].as_str().unwrap().contains("[R-BRAND-01] Named brand"));
+        assert!(prefs[0]["chosen"].as_str().unwrap().ends_with("Label: L4"));
+
+        // SFT, conversational: the corrected CoT first, else the best candidate with the label.
+        let (sft, _) = run("sft", "sft.jsonl", &[]);
+        let sft = jsonl(&sft);
+        assert_eq!(sft.len(), 2);
+        for r in &sft {
+            let roles: Vec<&str> = r["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+            assert_eq!(roles, ["system", "user", "assistant"]);
+            assert!(r["messages"].as_array().unwrap().iter().all(|m| !m["content"].as_str().unwrap().is_empty()));
+        }
+        assert_eq!(sft[0]["messages"][2]["content"], "The query asks for shoes.\nThe item is shoes.\nLabel: L4");
+        assert_eq!(sft[1]["messages"][2]["content"], "L3 candidate 1 step 1\nL3 candidate 1 step 2\nL3 candidate 1 step 3\nLabel: L3");
+        assert_eq!(sft[0]["meta"]["annotators"], 2);
+        assert_eq!(sft[0]["meta"]["guideline_versions"], serde_json::json!([1]));
+        let (standard, _) = run("sft", "sft-standard.jsonl", &["--style", "standard"]);
+        let standard = jsonl(&standard);
+        assert!(standard[0]["prompt"].is_string() && standard[0]["completion"].is_string());
+
+        // Stepwise: steps up to the first wrong one, that one false.
+        let (steps, _) = run("stepwise", "steps.jsonl", &[]);
+        let steps = jsonl(&steps);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0]["labels"], serde_json::json!([true, false]));
+        assert_eq!(steps[0]["completions"].as_array().unwrap().len(), 2);
+
+        // Benchmark records carry the final label and their subsets.
+        let (bench, _) = run("benchmark", "bench.jsonl", &[]);
+        let bench = jsonl(&bench);
+        assert_eq!(bench.len(), 2);
+        assert_eq!(bench[0]["label"], "L4");
+        assert_eq!(bench[0]["subsets"], serde_json::json!(["general"]));
+
+        // A split is by query, deterministic for a seed, and can go to two files.
+        let (a, _) = run("sft", "a.jsonl", &["--split", "test=0.5", "--seed", "3"]);
+        let (b, _) = run("sft", "b.jsonl", &["--split", "test=0.5", "--seed", "3"]);
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same seed, same bytes");
+        assert!(jsonl(&a).iter().all(|r| r["split"] == "train" || r["split"] == "test"));
+        let (folder, _) = run("sft", "split", &["--split", "test=0.5", "--seed", "3", "--split-files"]);
+        let total = jsonl(&folder.join("train.jsonl")).len() + jsonl(&folder.join("test.jsonl")).len();
+        assert_eq!(total, 2);
+
+        // Filters: a band nobody is in leaves nothing; bad options are refused.
+        let (none, _) = run("labels", "none.csv", &["--band", "torso", "--min-agreement", "0.5"]);
+        assert_eq!(std::fs::read_to_string(none).unwrap().lines().count(), 1);
+        let out = relabel(&db.url, &["export", "--project", "shop", "--format", "sft", "--out", "-", "--split", "test=2"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("test=SHARE"), "{}", stderr(&out));
+        db
+    })
+    .await;
+}

@@ -47,9 +47,90 @@ pub enum Command {
     /// Manage user accounts and their roles.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Export a project's labels as training data: sft, preference-pairs, stepwise,
+    /// labels (CSV) or benchmark. Prints a summary (records written, pairs left out
+    /// and why) on standard error. See docs/formats.md for each format.
+    Export(ExportArgs),
     /// Create (or reuse) the demo project, a generated e-commerce catalog, with an admin
     /// and two annotators, then serve it.
     Demo(DemoArgs),
+}
+
+/// `relabel export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// What to write.
+    #[arg(long, value_enum)]
+    pub format: crate::export::ExportFormat,
+    /// The file to write, `-` for standard output; with --split-files, a folder that
+    /// receives train.jsonl and test.jsonl (.csv for labels).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// TRL dataset style (sft and preference-pairs); default conversational for sft,
+    /// standard for preference-pairs.
+    #[arg(long, value_enum)]
+    pub style: Option<crate::export::Style>,
+    /// Hold out a share of queries as a test split, e.g. `test=0.1`; a query is wholly
+    /// in one split. Records get a `split` field unless --split-files is given.
+    #[arg(long, value_parser = parse_split)]
+    pub split: Option<f64>,
+    /// Seed of the split (the same seed splits the same way).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write train and test records to two files in the --out folder.
+    #[arg(long)]
+    pub split_files: bool,
+    /// Which preference pairs: every pair of places, adjacent places only, or the best
+    /// against the rest.
+    #[arg(long, value_enum, default_value_t = crate::export::PairSelection::All)]
+    pub pairs: crate::export::PairSelection,
+    /// Only judgments made under this guideline version number.
+    #[arg(long)]
+    pub guideline_version: Option<i64>,
+    /// Only pairs whose query is in this band (head, torso, tail).
+    #[arg(long)]
+    pub band: Option<String>,
+    /// Only pairs with this capability tag (e.g. multimodal).
+    #[arg(long)]
+    pub capability: Option<String>,
+    /// Only pairs whose annotators agree at least this much (0-1: the share of
+    /// annotator pairs that gave the same label).
+    #[arg(long)]
+    pub min_agreement: Option<f64>,
+    /// Only judgments made on or after this UTC date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date_ms)]
+    pub since: Option<i64>,
+}
+
+/// Parses `test=0.1` (or `0.1`).
+fn parse_split(text: &str) -> Result<f64, String> {
+    let share = text.strip_prefix("test=").unwrap_or(text);
+    match share.parse::<f64>() {
+        Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{text:?}: expected test=SHARE with SHARE between 0 and 1, e.g. test=0.1"
+        )),
+    }
+}
+
+/// Parses `YYYY-MM-DD` as midnight UTC, in epoch milliseconds.
+fn parse_date_ms(text: &str) -> Result<i64, String> {
+    let bad = || format!("{text:?}: expected a date as YYYY-MM-DD");
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (y, m, d) = (
+        y.parse::<i32>().map_err(|_| bad())?,
+        m.parse::<u8>().map_err(|_| bad())?,
+        d.parse::<u8>().map_err(|_| bad())?,
+    );
+    let month = time::Month::try_from(m).map_err(|_| bad())?;
+    let date = time::Date::from_calendar_date(y, month, d).map_err(|_| bad())?;
+    Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
 /// User commands.
@@ -266,6 +347,7 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
         }
         Command::Stats(args) => stats(store, args).await,
         Command::Users(UsersCommand::Add(args)) => users_add(store, args).await,
+        Command::Export(args) => export(store, args).await,
         Command::Demo(args) => {
             let summary = crate::demo_project::install(store.as_ref(), args.seed).await?;
             println!("{summary}");
@@ -282,6 +364,89 @@ async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone(), &args.site_root);
     state.secure_cookies = args.secure_cookies;
     web::serve(state, args.addr).await
+}
+
+async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
+    use crate::export::{ExportOptions, Output};
+    use std::io::{BufWriter, Write};
+    let project = project_or_fail(store, &args.project).await?;
+    let options = ExportOptions {
+        format: args.format,
+        style: args.style,
+        test_share: args.split,
+        seed: args.seed,
+        pairs: args.pairs,
+        guideline_version: args.guideline_version,
+        band: args.band,
+        capability: args.capability,
+        min_agreement: args.min_agreement,
+        since: args.since,
+    };
+    // Written beside the target and renamed at the end, so a failed export never
+    // leaves a half-written file where the finished one should be.
+    let create = |path: &std::path::Path| -> anyhow::Result<(tempfile::NamedTempFile, PathBuf)> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let file = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        Ok((file, path.to_owned()))
+    };
+    let summary = if args.split_files {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create the folder {}", args.out.display()))?;
+        let extension = if args.format == crate::export::ExportFormat::Labels {
+            "csv"
+        } else {
+            "jsonl"
+        };
+        let (train, train_path) = create(&args.out.join(format!("train.{extension}")))?;
+        let (test, test_path) = create(&args.out.join(format!("test.{extension}")))?;
+        let (mut train_w, mut test_w) = (BufWriter::new(train), BufWriter::new(test));
+        let summary = crate::export::export(
+            store.as_ref(),
+            &project,
+            &options,
+            Output::Split(&mut train_w, &mut test_w),
+        )
+        .await?;
+        for (writer, path) in [(train_w, train_path), (test_w, test_path)] {
+            writer
+                .into_inner()
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?
+                .persist(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        summary
+    } else if args.out.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        let summary =
+            crate::export::export(store.as_ref(), &project, &options, Output::One(&mut out))
+                .await?;
+        out.flush()?;
+        summary
+    } else {
+        let (file, path) = create(&args.out)?;
+        let mut out = BufWriter::new(file);
+        let summary =
+            crate::export::export(store.as_ref(), &project, &options, Output::One(&mut out))
+                .await?;
+        out.into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?
+            .persist(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        summary
+    };
+    eprintln!(
+        "exported {} record(s) ({} in the test split) from {} pair(s) of {}",
+        summary.records, summary.test_records, summary.pairs_read, project.slug
+    );
+    for (why, count) in &summary.left_out {
+        eprintln!("  left out {count} pair(s): {why}");
+    }
+    Ok(())
 }
 
 async fn project_or_fail(

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod demo_project;
 pub mod domain;
+pub mod export;
 pub mod import;
 pub mod members;
 pub mod queue;

@@ -222,6 +222,15 @@ pub trait Store: Send + Sync {
         project: &Project,
         pair_id: i64,
     ) -> Result<Option<PairView>, StoreError>;
+    /// Up to `limit` pairs of the project with ids above `after`, in id order, with what
+    /// exports need: item, tags, candidates, each annotator's current judgment, and the
+    /// latest reviewer decision. Paging by id keeps an export's memory constant.
+    async fn export_page(
+        &self,
+        project: &Project,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::export::ExportPair>, StoreError>;
     /// Changes a project's settings (audited with `actor`); the project as it is now.
     async fn update_project_settings(
         &self,

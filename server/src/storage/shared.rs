@@ -49,6 +49,7 @@ macro_rules! impl_store {
             TaskKind, now_ms,
         };
         use $crate::auth::Role;
+        use $crate::export::{ExportCandidate, ExportJudgment, ExportPair};
         use $crate::queue::{
             CandidateShape, Claim, JudgmentInput, JudgmentRow, PairForJudging, QueueError, Submitted,
         };
@@ -822,6 +823,146 @@ macro_rules! impl_store {
                     },
                     cot,
                 }))
+            }
+
+            async fn export_page(
+                &self,
+                project: &Project,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<ExportPair>, StoreError> {
+                let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
+                let rows = sqlx::query(
+                    "SELECT p.id, p.task, q.text, q.band, i.external_id, i.title, i.category, \
+                       i.attributes, i.price, i.images, i.description \
+                     FROM pairs p JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
+                     WHERE p.project_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
+                )
+                .bind(project.id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut pairs = Vec::with_capacity(rows.len());
+                let mut index: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
+                for row in &rows {
+                    let id: i64 = row.try_get("id")?;
+                    let category: String = row.try_get("category")?;
+                    let attributes: String = row.try_get("attributes")?;
+                    let images: String = row.try_get("images")?;
+                    let task: Option<String> = row.try_get("task")?;
+                    index.insert(id, pairs.len());
+                    pairs.push(ExportPair {
+                        pair_id: id,
+                        task: task.unwrap_or_else(|| project.task.clone()),
+                        query: row.try_get("text")?,
+                        band: row.try_get("band")?,
+                        item_id: row.try_get("external_id")?,
+                        item_title: row.try_get("title")?,
+                        category: serde_json::from_str(&category).map_err(|e| corrupt("items.category", e))?,
+                        attributes: serde_json::from_str(&attributes).map_err(|e| corrupt("items.attributes", e))?,
+                        price: row.try_get("price")?,
+                        images: serde_json::from_str(&images).map_err(|e| corrupt("items.images", e))?,
+                        description: row.try_get("description")?,
+                        tags: Vec::new(),
+                        candidates: Vec::new(),
+                        judgments: Vec::new(),
+                        adjudicated: None,
+                    });
+                }
+                if pairs.is_empty() {
+                    return Ok(pairs);
+                }
+                let (first, last) = (pairs[0].pair_id, pairs[pairs.len() - 1].pair_id);
+                // The page's pairs are exactly the project's ids in [first, last].
+                let in_page = "p.project_id = $1 AND p.id BETWEEN $2 AND $3";
+                let tags: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT t.pair_id, t.tag FROM pair_tags t JOIN pairs p ON p.id = t.pair_id \
+                     WHERE {in_page} ORDER BY t.pair_id, t.tag"
+                ))
+                .bind(project.id).bind(first).bind(last)
+                .fetch_all(&self.pool)
+                .await?;
+                for (pair_id, tag) in tags {
+                    if let Some(&i) = index.get(&pair_id) {
+                        pairs[i].tags.push(tag);
+                    }
+                }
+                let candidates: Vec<(i64, i64, String, String, String, Option<String>)> = sqlx::query_as(&format!(
+                    "SELECT c.pair_id, c.position, c.model, c.text, c.steps, c.label \
+                     FROM cot_candidates c JOIN pairs p ON p.id = c.pair_id \
+                     WHERE {in_page} ORDER BY c.pair_id, c.position"
+                ))
+                .bind(project.id).bind(first).bind(last)
+                .fetch_all(&self.pool)
+                .await?;
+                for (pair_id, position, model, text, steps, label) in candidates {
+                    if let Some(&i) = index.get(&pair_id) {
+                        pairs[i].candidates.push(ExportCandidate {
+                            position,
+                            model,
+                            text,
+                            steps: serde_json::from_str(&steps).map_err(|e| corrupt("cot_candidates.steps", e))?,
+                            label,
+                        });
+                    }
+                }
+                // Each annotator's current judgment: their latest revision.
+                let judgments = sqlx::query(&format!(
+                    "SELECT j.id, j.pair_id, j.user_id, j.label, j.ranking, j.first_wrong_steps, \
+                       j.corrected_cot, v.number AS version, j.created_at \
+                     FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                     LEFT JOIN guideline_versions v ON v.id = j.guideline_version_id \
+                     WHERE {in_page} AND j.revision = (SELECT MAX(j2.revision) FROM judgments j2 \
+                       WHERE j2.pair_id = j.pair_id AND j2.user_id = j.user_id) \
+                     ORDER BY j.pair_id, j.id"
+                ))
+                .bind(project.id).bind(first).bind(last)
+                .fetch_all(&self.pool)
+                .await?;
+                for row in &judgments {
+                    let pair_id: i64 = row.try_get("pair_id")?;
+                    let parse_opt = |column: &str| -> Result<Option<serde_json::Value>, StoreError> {
+                        let text: Option<String> = row.try_get(column)?;
+                        text.map(|t| serde_json::from_str(&t).map_err(|e| corrupt(column, e))).transpose()
+                    };
+                    let judgment = ExportJudgment {
+                        id: row.try_get("id")?,
+                        user_id: row.try_get("user_id")?,
+                        label: row.try_get("label")?,
+                        ranking: parse_opt("ranking")?
+                            .map(serde_json::from_value)
+                            .transpose()
+                            .map_err(|e| corrupt("judgments.ranking", e))?,
+                        step_flags: parse_opt("first_wrong_steps")?
+                            .map(serde_json::from_value)
+                            .transpose()
+                            .map_err(|e| corrupt("judgments.first_wrong_steps", e))?
+                            .unwrap_or_default(),
+                        corrected_cot: parse_opt("corrected_cot")?
+                            .map(serde_json::from_value)
+                            .transpose()
+                            .map_err(|e| corrupt("judgments.corrected_cot", e))?,
+                        guideline_version: row.try_get("version")?,
+                        created_at: row.try_get("created_at")?,
+                    };
+                    if let Some(&i) = index.get(&pair_id) {
+                        pairs[i].judgments.push(judgment);
+                    }
+                }
+                let decisions: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT a.pair_id, a.label FROM adjudications a JOIN pairs p ON p.id = a.pair_id \
+                     WHERE {in_page} ORDER BY a.pair_id, a.created_at, a.id"
+                ))
+                .bind(project.id).bind(first).bind(last)
+                .fetch_all(&self.pool)
+                .await?;
+                for (pair_id, label) in decisions {
+                    if let Some(&i) = index.get(&pair_id) {
+                        pairs[i].adjudicated = Some(label);
+                    }
+                }
+                Ok(pairs)
             }
 
             async fn update_project_settings(
