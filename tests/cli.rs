@@ -536,3 +536,78 @@ async fn exports_follow_the_final_label_rule_and_the_trl_field_rules() {
     })
     .await;
 }
+
+/// The Python with `datasets` installed: `RELABEL_PYTHON` (set by .ci/run), else
+/// `python3`; `None` when it cannot import `datasets`.
+fn python_with_datasets() -> Option<String> {
+    let python = std::env::var("RELABEL_PYTHON").unwrap_or_else(|_| "python3".into());
+    Command::new(&python)
+        .args(["-c", "import datasets"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| python)
+}
+
+#[tokio::test]
+async fn exports_load_with_the_datasets_library() {
+    let Some(python) = python_with_datasets() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must check exports with `datasets`: set RELABEL_PYTHON"
+        );
+        eprintln!("skipped: no Python with `datasets` (set RELABEL_PYTHON)");
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    export_project(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (format, style, file) in [
+        ("sft", "conversational", "sft-conversational.jsonl"),
+        ("sft", "standard", "sft-standard.jsonl"),
+        (
+            "preference-pairs",
+            "standard",
+            "preference-pairs-standard.jsonl",
+        ),
+        (
+            "preference-pairs",
+            "conversational",
+            "preference-pairs-conversational.jsonl",
+        ),
+        ("stepwise", "standard", "stepwise.jsonl"),
+        ("benchmark", "standard", "benchmark.jsonl"),
+    ] {
+        let out = dir.path().join(file).display().to_string();
+        let args = [
+            "export",
+            "--project",
+            "shop",
+            "--format",
+            format,
+            "--style",
+            style,
+            "--out",
+            &out,
+        ];
+        let output = relabel(&db.url, &args);
+        assert!(output.status.success(), "{file}: {}", stderr(&output));
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/check_exports.py");
+    let output = Command::new(&python)
+        .arg(script)
+        .arg(dir.path())
+        .env("HF_DATASETS_OFFLINE", "1")
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", dir.path().join("hf"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    eprint!("{}", stdout(&output));
+    db.finish().await;
+}
