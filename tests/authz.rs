@@ -111,6 +111,14 @@ fn table() -> Vec<Case> {
             body: json_body(json!({"pair_id": 999_999})),
             expect: [Unauth, Refused, Forbidden, Forbidden, Forbidden],
         },
+        // A download changes nothing, so it is a GET; admins only.
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/export",
+            call_path: "/api/v1/projects/shop/export?format=labels",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
         Case {
             method: "POST",
             path: "/rpc/projects/list",
@@ -211,6 +219,13 @@ fn table() -> Vec<Case> {
             expect: [Ok, Ok, Ok, Ok, Ok],
         },
         // The members page renders after its data, so a refusal shows in its status.
+        Case {
+            method: "GET",
+            path: "/p/{slug}/export",
+            call_path: "/p/shop/export",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
         Case {
             method: "GET",
             path: "/p/{slug}/settings",

@@ -611,3 +611,63 @@ async fn exports_load_with_the_datasets_library() {
     eprint!("{}", stdout(&output));
     db.finish().await;
 }
+
+#[tokio::test]
+async fn an_admin_downloads_the_same_export_over_http() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    each_backend(|db: TestDb| async move {
+        export_project(&db).await;
+        let shop = db.store.project("shop").await.unwrap().unwrap();
+        let password = "a long enough password";
+        let hash = relabel::auth::hash_password(password).unwrap();
+        db.store
+            .create_member("boss", &hash, Some(shop.id), relabel::auth::Role::Admin, None)
+            .await
+            .unwrap();
+        db.store
+            .create_member("ann", &hash, Some(shop.id), relabel::auth::Role::Annotator, None)
+            .await
+            .unwrap();
+        let state = relabel::web::AppState::new(db.store.clone(), std::path::Path::new("target/site"));
+        let get = |uri: &str, cookie: &str| {
+            let request = Request::get(uri)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap();
+            let state = state.clone();
+            async move {
+                let response = relabel::web::app(state).oneshot(request).await.unwrap();
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (status, headers, body.to_vec())
+            }
+        };
+        let boss = support::login_cookie(&state, "boss", password).await;
+        let uri = "/api/v1/projects/shop/export?format=preference-pairs&style=conversational&split=0.5&seed=3&band=&capability=";
+        let (status, headers, body) = get(uri, &boss).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("shop-preference-pairs.jsonl"));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prefs.jsonl").display().to_string();
+        let cli = relabel(
+            &db.url,
+            &["export", "--project", "shop", "--format", "preference-pairs", "--style", "conversational",
+              "--split", "test=0.5", "--seed", "3", "--out", &out],
+        );
+        assert!(cli.status.success(), "{}", stderr(&cli));
+        assert_eq!(body, std::fs::read(&out).unwrap(), "the download and the CLI differ");
+
+        let (status, _, body) = get("/api/v1/projects/shop/export?format=parquet", &boss).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(String::from_utf8_lossy(&body).contains("format: \\\"parquet\\\""), "{}", String::from_utf8_lossy(&body));
+        let ann = support::login_cookie(&state, "ann", password).await;
+        let (status, _, _) = get("/api/v1/projects/shop/export?format=labels", &ann).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        db
+    })
+    .await;
+}

@@ -56,6 +56,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/p/:slug/export")
+                        view=crate::export_page::ExportPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/p/:slug/settings")
                         view=crate::settings::SettingsPage
                         ssr=SsrMode::Async
@@ -244,6 +249,8 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                                 <a class="open-members" href=members>"Members"</a>
                                 " "
                                 <a class="open-settings" href=settings>"Settings"</a>
+                                " "
+                                <a class="open-export" href=format!("/p/{}/export", p.slug)>"Export"</a>
                             }
                         });
                         view! {

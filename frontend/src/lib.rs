@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod error;
+pub mod export_page;
 pub mod members;
 pub mod rank_order;
 pub mod rank_panel;

@@ -420,8 +420,7 @@ async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
         }
         summary
     } else if args.out.as_os_str() == "-" {
-        let stdout = std::io::stdout();
-        let mut out = BufWriter::new(stdout.lock());
+        let mut out = BufWriter::new(std::io::stdout());
         let summary =
             crate::export::export(store.as_ref(), &project, &options, Output::One(&mut out))
                 .await?;

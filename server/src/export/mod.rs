@@ -171,9 +171,12 @@ impl ExportOptions {
 /// Where records go: one writer, or a train and a test writer.
 pub enum Output<'a> {
     /// Everything to one writer (with a `split` field when splitting).
-    One(&'a mut dyn Write),
+    One(&'a mut (dyn Write + Send)),
     /// Train records to the first writer, test records to the second.
-    Split(&'a mut dyn Write, &'a mut dyn Write),
+    Split(&'a mut (dyn Write + Send), &'a mut (dyn Write + Send)),
+    /// Everything (with a `split` field when splitting) as chunks over a channel, a
+    /// page of pairs at a time: an HTTP download streams from the receiver.
+    Stream(tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>),
 }
 
 /// What an export wrote and what it left out.
@@ -297,6 +300,7 @@ pub async fn export(
         split: options.test_share,
         seed: options.seed,
         csv: false,
+        pending: Vec::new(),
     };
     if options.format == ExportFormat::Labels {
         writer.start_csv()?;
@@ -327,7 +331,9 @@ pub async fn export(
                 summary.test_records += u64::from(test);
             }
         }
+        writer.flush_page().await?;
     }
+    writer.flush_page().await?;
     writer.finish()?;
     Ok(summary)
 }
@@ -625,17 +631,23 @@ struct RecordWriter<'a> {
     split: Option<f64>,
     seed: u64,
     csv: bool,
+    /// What a stream output has not sent yet.
+    pending: Vec<u8>,
 }
 
 impl RecordWriter<'_> {
     fn start_csv(&mut self) -> std::io::Result<()> {
         self.csv = true;
         let mut header: Vec<&str> = LABELS_HEADER.to_vec();
-        if self.split.is_some() && matches!(self.output, Output::One(_)) {
+        if self.split.is_some() && matches!(self.output, Output::One(_) | Output::Stream(_)) {
             header.push("split");
         }
         let line = csv_line(header.iter().map(|s| (*s).to_owned()))?;
         match &mut self.output {
+            Output::Stream(_) => {
+                self.pending.extend_from_slice(&line);
+                Ok(())
+            }
             Output::One(w) => w.write_all(&line),
             Output::Split(train, test) => {
                 train.write_all(&line)?;
@@ -649,7 +661,8 @@ impl RecordWriter<'_> {
         let test = self
             .split
             .is_some_and(|share| is_test_query(query, self.seed, share));
-        let split_field = self.split.is_some() && matches!(self.output, Output::One(_));
+        let split_field =
+            self.split.is_some() && matches!(self.output, Output::One(_) | Output::Stream(_));
         let name = if test { "test" } else { "train" };
         let bytes = if self.csv {
             let mut cells: Vec<String> = record
@@ -673,6 +686,7 @@ impl RecordWriter<'_> {
             line
         };
         match &mut self.output {
+            Output::Stream(_) => self.pending.extend_from_slice(&bytes),
             Output::One(w) => w.write_all(&bytes)?,
             Output::Split(train, test_out) => {
                 if test {
@@ -685,8 +699,22 @@ impl RecordWriter<'_> {
         Ok(test)
     }
 
+    /// Sends what a stream output holds; a no-op for writers.
+    async fn flush_page(&mut self) -> std::io::Result<()> {
+        if let Output::Stream(tx) = &self.output
+            && !self.pending.is_empty()
+        {
+            let chunk = std::mem::take(&mut self.pending);
+            tx.send(Ok(chunk)).await.map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the download was cancelled")
+            })?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self) -> std::io::Result<()> {
         match &mut self.output {
+            Output::Stream(_) => Ok(()),
             Output::One(w) => w.flush(),
             Output::Split(train, test) => {
                 train.flush()?;

@@ -7,6 +7,7 @@ pub mod annotate;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod openapi;
 pub mod sessions;
 
@@ -462,6 +463,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{slug}/next", post(annotate::next))
         .route("/v1/projects/{slug}/judgments", post(annotate::submit))
         .route("/v1/projects/{slug}/skips", post(annotate::skip))
+        .route("/v1/projects/{slug}/export", get(export::download))
         .fallback(api::not_found);
     let sessions = SessionManagerLayer::new(sessions::DbSessionStore(state.store.clone()))
         .with_name("relabel_session")

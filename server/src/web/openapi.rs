@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{annotate, api, auth};
+use super::{annotate, api, auth, export};
 
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -21,7 +21,8 @@ use super::{annotate, api, auth};
         auth::whoami,
         annotate::next,
         annotate::submit,
-        annotate::skip
+        annotate::skip,
+        export::download
     )
 )]
 pub struct ApiDoc;
