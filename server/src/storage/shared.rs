@@ -874,11 +874,20 @@ macro_rules! impl_store {
                     return Ok(pairs);
                 }
                 let (first, last) = (pairs[0].pair_id, pairs[pairs.len() - 1].pair_id);
-                // The page's pairs are exactly the project's ids in [first, last].
-                let in_page = "p.project_id = $1 AND p.id BETWEEN $2 AND $3";
+                // The page's pairs are exactly the project's ids in [first, last]. The
+                // range is put on both sides of each join, so whichever table the planner
+                // starts from reads only the page (a range on one side made SQLite walk
+                // the whole project for every page: 25 s for 100,000 judgments).
+                let in_page = |alias: &str| {
+                    format!(
+                        "{alias}.pair_id BETWEEN $2 AND $3 AND p.id BETWEEN $2 AND $3 \
+                         AND p.project_id = $1"
+                    )
+                };
                 let tags: Vec<(i64, String)> = sqlx::query_as(&format!(
                     "SELECT t.pair_id, t.tag FROM pair_tags t JOIN pairs p ON p.id = t.pair_id \
-                     WHERE {in_page} ORDER BY t.pair_id, t.tag"
+                     WHERE {} ORDER BY t.pair_id, t.tag",
+                    in_page("t")
                 ))
                 .bind(project.id).bind(first).bind(last)
                 .fetch_all(&self.pool)
@@ -891,7 +900,8 @@ macro_rules! impl_store {
                 let candidates: Vec<(i64, i64, String, String, String, Option<String>)> = sqlx::query_as(&format!(
                     "SELECT c.pair_id, c.position, c.model, c.text, c.steps, c.label \
                      FROM cot_candidates c JOIN pairs p ON p.id = c.pair_id \
-                     WHERE {in_page} ORDER BY c.pair_id, c.position"
+                     WHERE {} ORDER BY c.pair_id, c.position",
+                    in_page("c")
                 ))
                 .bind(project.id).bind(first).bind(last)
                 .fetch_all(&self.pool)
@@ -913,9 +923,10 @@ macro_rules! impl_store {
                        j.corrected_cot, v.number AS version, j.created_at \
                      FROM judgments j JOIN pairs p ON p.id = j.pair_id \
                      LEFT JOIN guideline_versions v ON v.id = j.guideline_version_id \
-                     WHERE {in_page} AND j.revision = (SELECT MAX(j2.revision) FROM judgments j2 \
+                     WHERE {} AND j.revision = (SELECT MAX(j2.revision) FROM judgments j2 \
                        WHERE j2.pair_id = j.pair_id AND j2.user_id = j.user_id) \
-                     ORDER BY j.pair_id, j.id"
+                     ORDER BY j.pair_id, j.id",
+                    in_page("j")
                 ))
                 .bind(project.id).bind(first).bind(last)
                 .fetch_all(&self.pool)
@@ -952,7 +963,8 @@ macro_rules! impl_store {
                 }
                 let decisions: Vec<(i64, String)> = sqlx::query_as(&format!(
                     "SELECT a.pair_id, a.label FROM adjudications a JOIN pairs p ON p.id = a.pair_id \
-                     WHERE {in_page} ORDER BY a.pair_id, a.created_at, a.id"
+                     WHERE {} ORDER BY a.pair_id, a.created_at, a.id",
+                    in_page("a")
                 ))
                 .bind(project.id).bind(first).bind(last)
                 .fetch_all(&self.pool)
