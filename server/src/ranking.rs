@@ -1,7 +1,7 @@
 //! Rankings of a pair's chain-of-thought candidates: what an annotator submits (the
 //! order best to worst with ties, the first wrong step of each candidate, a corrected
-//! CoT), the checks it must pass against the pair and the guideline version shown, and
-//! the preference pairs a ranking implies (the input of RL preference exports).
+//! CoT) and the checks it must pass against the pair and the guideline version shown.
+//! The preference pairs rankings imply are computed in `export::preference`.
 //!
 //! Candidates are named by their 0-based `position` among the pair's candidates, as
 //! the pair is served; steps by their 0-based index in the candidate's step list.
@@ -20,7 +20,6 @@ const MAX_STEP_CHARS: usize = 4_000;
 /// that place, e.g. `[[2], [0, 1]]` puts candidate 2 first and ties 0 and 1 after it.
 pub type Ranking = Vec<Vec<usize>>;
 
-pub use relabel_frontend::rank_order::wrong_label_above_right;
 pub use relabel_frontend::types::{CorrectedCot, StepFlag};
 
 /// What a ranking judgment carries besides the label.
@@ -184,27 +183,24 @@ pub fn validate(input: &RankingInput, context: &RankingContext<'_>) -> Result<()
     Ok(())
 }
 
-/// The preference pairs a ranking implies, as `(chosen, rejected)`: every candidate
-/// over every candidate in a later group; tied candidates give no pair.
-pub fn preference_pairs(ranking: &[Vec<usize>]) -> Vec<(usize, usize)> {
-    let mut pairs = Vec::new();
-    for (g, group) in ranking.iter().enumerate() {
-        for later in &ranking[g + 1..] {
-            for &chosen in group {
-                for &rejected in later {
-                    pairs.push((chosen, rejected));
-                }
-            }
-        }
-    }
-    pairs
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The preference pairs one ranking implies, as the exports compute them.
+    fn preference_pairs(ranking: &[Vec<usize>]) -> Vec<(usize, usize)> {
+        let k = ranking.iter().map(Vec::len).sum();
+        crate::export::preference::from_rankings(
+            &[ranking.to_vec()],
+            k,
+            crate::export::PairSelection::All,
+        )
+        .into_iter()
+        .map(|p| (p.chosen, p.rejected))
+        .collect()
+    }
 
     fn context(steps: &[usize]) -> RankingContext<'static> {
         static LABELS: std::sync::LazyLock<Vec<String>> =
