@@ -149,6 +149,17 @@ async fn wait_for(
     Err(format!("{css} shows {last:?}"))
 }
 
+/// Clicks the element `css` finds, as a person would.
+async fn click(client: &Client, css: &str) -> Result<(), String> {
+    client
+        .find(Locator::Css(css))
+        .await
+        .map_err(fail)?
+        .click()
+        .await
+        .map_err(fail)
+}
+
 /// Presses keys one after the other, as a person typing.
 async fn press(client: &Client, keys: &str) -> Result<(), String> {
     let mut actions = KeyActions::new("keyboard".into());
@@ -372,13 +383,7 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
         })
         .await?;
         // Each rule carries its worked examples, folded until opened.
-        client
-            .find(Locator::Css(r#"li[data-rule="R-BRAND-01"] .examples summary"#))
-            .await
-            .map_err(fail)?
-            .click()
-            .await
-            .map_err(fail)?;
+        click(&client, r#"li[data-rule="R-BRAND-01"] .examples summary"#).await?;
         wait_for(
             &client,
             r#"li[data-rule="R-BRAND-01"] .examples"#,
@@ -560,24 +565,12 @@ async fn only_a_project_admin_manages_members_from_the_members_page() {
         if client.find(Locator::Css("tr.member")).await.is_ok() {
             return Err("members were listed to an annotator".into());
         }
-        client
-            .find(Locator::Css("#log-out"))
-            .await
-            .map_err(fail)?
-            .click()
-            .await
-            .map_err(fail)?;
+        click(&client, "#log-out").await?;
 
         // The admin follows the link from the project list, adds a user, and sees the
         // generated password once.
         log_in(&client, addr, "lead").await?;
-        client
-            .find(Locator::Css("a.open-members"))
-            .await
-            .map_err(fail)?
-            .click()
-            .await
-            .map_err(fail)?;
+        click(&client, "a.open-members").await?;
         wait_for(
             &client,
             r#"tr[data-user="ana"]"#,
@@ -593,20 +586,8 @@ async fn only_a_project_admin_manages_members_from_the_members_page() {
             .send_keys("rev")
             .await
             .map_err(fail)?;
-        client
-            .find(Locator::Css(r#"#member-role option[value="reviewer"]"#))
-            .await
-            .map_err(fail)?
-            .click()
-            .await
-            .map_err(fail)?;
-        client
-            .find(Locator::Css("#add-member"))
-            .await
-            .map_err(fail)?
-            .click()
-            .await
-            .map_err(fail)?;
+        click(&client, r#"#member-role option[value="reviewer"]"#).await?;
+        click(&client, "#add-member").await?;
         let shown = wait_for(
             &client,
             "#member-password-shown",
@@ -624,13 +605,7 @@ async fn only_a_project_admin_manages_members_from_the_members_page() {
         )
         .await?;
         // Take ana's annotator role away with its button.
-        client
-            .find(Locator::Css(r#"tr[data-user="ana"] button.revoke-role"#))
-            .await
-            .map_err(fail)?
-            .click()
-            .await
-            .map_err(fail)?;
+        click(&client, r#"tr[data-user="ana"] button.revoke-role"#).await?;
         let deadline = Instant::now() + Duration::from_secs(20);
         while client
             .find(Locator::Css(r#"tr[data-user="ana"]"#))
