@@ -537,6 +537,58 @@ async fn exports_follow_the_final_label_rule_and_the_trl_field_rules() {
     .await;
 }
 
+/// Every format, every style, pinned byte for byte on the small fixed project. Both
+/// backends compare against the same snapshot, so they must write identical files.
+/// After a deliberate format change: `INSTA_UPDATE=always cargo test --test cli snapshots`,
+/// then review the diff of `tests/snapshots/` like any other change.
+#[tokio::test]
+async fn export_snapshots_pin_every_format() {
+    each_backend(|db: TestDb| async move {
+        export_project(&db).await;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, args) in [
+            ("sft-conversational", &["--format", "sft"][..]),
+            ("sft-standard", &["--format", "sft", "--style", "standard"]),
+            (
+                "preference-pairs-standard",
+                &["--format", "preference-pairs"],
+            ),
+            (
+                "preference-pairs-conversational-adjacent",
+                &[
+                    "--format",
+                    "preference-pairs",
+                    "--style",
+                    "conversational",
+                    "--pairs",
+                    "adjacent",
+                ],
+            ),
+            (
+                "preference-pairs-best-vs-rest",
+                &["--format", "preference-pairs", "--pairs", "best-vs-rest"],
+            ),
+            ("stepwise", &["--format", "stepwise"]),
+            ("labels", &["--format", "labels"]),
+            ("benchmark", &["--format", "benchmark"]),
+            (
+                "sft-split",
+                &["--format", "sft", "--split", "test=0.5", "--seed", "7"],
+            ),
+        ] {
+            let out = dir.path().join(name).display().to_string();
+            let mut all = vec!["export", "--project", "shop", "--out", &out];
+            all.extend_from_slice(args);
+            let output = relabel(&db.url, &all);
+            assert!(output.status.success(), "{name}: {}", stderr(&output));
+            let text = std::fs::read_to_string(&out).unwrap();
+            insta::assert_snapshot!(name, text, &args.join(" "));
+        }
+        db
+    })
+    .await;
+}
+
 /// The Python with `datasets` installed: `RELABEL_PYTHON` (set by .ci/run), else
 /// `python3`; `None` when it cannot import `datasets`.
 fn python_with_datasets() -> Option<String> {
