@@ -54,6 +54,20 @@ pub enum Command {
     /// Create (or reuse) the demo project, a generated e-commerce catalog, with an admin
     /// and two annotators, then serve it.
     Demo(DemoArgs),
+    /// Measure relabel. `bench active-learning` simulates annotators from a labelled
+    /// file and compares how many labels each acquisition strategy needs.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `relabel bench`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Learning curves of acquisition strategies (random, entropy, margin,
+    /// least-confidence, committee, hybrid) on a labelled file: writes curves.csv,
+    /// learning-curve.svg and summary.txt to --out. Needs the scorer's weights
+    /// (`scripts/dev setup`).
+    ActiveLearning(crate::bench::ActiveLearningArgs),
 }
 
 /// `relabel export`.
@@ -249,6 +263,11 @@ pub struct DemoArgs {
     /// Only create the demo project; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+    /// Write the demo's pairs to this JSONL file, every pair with its true label as
+    /// `gold_label`, and stop; nothing is stored (the input of `relabel bench
+    /// active-learning`).
+    #[arg(long, value_name = "FILE")]
+    pub write_pairs: Option<PathBuf>,
     /// How to serve afterwards.
     #[command(flatten)]
     pub serve: ServeArgs,
@@ -313,10 +332,22 @@ fn init_logging() {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Commands that need no database run without opening one.
+    let command = match cli.command {
+        Command::Bench(BenchCommand::ActiveLearning(args)) => {
+            return crate::bench::active_learning(args).await;
+        }
+        Command::Demo(DemoArgs {
+            write_pairs: Some(path),
+            seed,
+            ..
+        }) => return write_demo_pairs(&path, seed),
+        command => command,
+    };
     let store = storage::connect(&cli.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&cli.database_url)))?;
-    let result = dispatch(&store, cli.command).await;
+    let result = dispatch(&store, command).await;
     store.close().await;
     result
 }
@@ -348,6 +379,14 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
         Command::Stats(args) => stats(store, args).await,
         Command::Users(UsersCommand::Add(args)) => users_add(store, args).await,
         Command::Export(args) => export(store, args).await,
+        Command::Bench(BenchCommand::ActiveLearning(args)) => {
+            crate::bench::active_learning(args).await
+        }
+        Command::Demo(DemoArgs {
+            write_pairs: Some(path),
+            seed,
+            ..
+        }) => write_demo_pairs(&path, seed),
         Command::Demo(args) => {
             let summary = crate::demo_project::install(store.as_ref(), args.seed).await?;
             println!("{summary}");
@@ -360,7 +399,43 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// Writes the demo's pairs, each with its true label as gold label, as JSONL; the file
+/// appears whole or not at all.
+fn write_demo_pairs(path: &std::path::Path, seed: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let pairs = crate::demo::labelled(seed);
+    {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        for pair in &pairs {
+            serde_json::to_writer(&mut out, pair)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+    }
+    file.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "wrote {} labelled demo pairs to {}",
+        pairs.len(),
+        path.display()
+    );
+    Ok(())
+}
+
 async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
+    match relabel_models::encoder::missing_weights(&relabel_models::encoder::default_dir()) {
+        Some(why) => tracing::warn!("{why}"),
+        None => tracing::info!(
+            "the relevance scorer's model is installed in {}",
+            relabel_models::encoder::default_dir().display()
+        ),
+    }
     let mut state = AppState::new(store.clone(), &args.site_root);
     state.secure_cookies = args.secure_cookies;
     web::serve(state, args.addr).await

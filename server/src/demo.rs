@@ -29,6 +29,28 @@ pub fn generate(seed: u64) -> DemoData {
     build(seed).0
 }
 
+/// The demo's pairs with every pair's true label (what the guideline gives) as its gold
+/// label: the fully labelled file that `relabel bench active-learning` simulates
+/// annotators from.
+pub fn labelled(seed: u64) -> Vec<PairRecord> {
+    let (data, needs, pair_need) = build(seed);
+    data.pairs
+        .into_iter()
+        .zip(pair_need)
+        .map(|(mut pair, q)| {
+            if let Some(need) = needs.get(q) {
+                pair.gold_label = Some(
+                    label_by_guideline(need, &pair.item)
+                        .label
+                        .as_str()
+                        .to_owned(),
+                );
+            }
+            pair
+        })
+        .collect()
+}
+
 /// Pairs to generate: the loop stops at the first query that reaches this many.
 const TARGET_PAIRS: usize = 4_400;
 /// Share of pairs that become gold pairs.

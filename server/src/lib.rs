@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod bands;
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod demo_project;

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::domain::{PairRecord, Project, TaskKind};
-use crate::storage::{ImportCounts, Store, StoreError};
+use crate::storage::{ImportCounts, ImportSink, Store, StoreError};
 
 pub use validate::MAX_COT_CANDIDATES;
 
@@ -168,6 +168,62 @@ pub async fn import_file(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    let sink = store
+        .begin_import(project, &path.display().to_string())
+        .await?;
+    read_into(sink, project, path, options).await
+}
+
+/// Reads and validates `path` for a project with `project`'s scale, as an import does,
+/// and returns its records instead of storing them (the active-learning benchmark reads
+/// its labelled files so). Errors are the import's: `FILE:LINE: field: message`.
+pub async fn read_file(
+    project: &Project,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<Vec<PairRecord>, ImportError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sink = Box::new(Collect {
+        records: Vec::new(),
+        done: Some(tx),
+    });
+    read_into(sink, project, path, options).await?;
+    rx.await.map_err(|_| ImportError::Io {
+        file: path.display().to_string(),
+        source: std::io::Error::other("the reader stopped without its records"),
+    })
+}
+
+/// An import sink that keeps the records in memory and hands them over on commit.
+struct Collect {
+    records: Vec<PairRecord>,
+    done: Option<tokio::sync::oneshot::Sender<Vec<PairRecord>>>,
+}
+
+#[async_trait::async_trait]
+impl ImportSink for Collect {
+    async fn add(&mut self, batch: &[PairRecord]) -> Result<Vec<usize>, StoreError> {
+        self.records.extend_from_slice(batch);
+        Ok(Vec::new())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<ImportCounts, StoreError> {
+        if let Some(done) = self.done.take() {
+            // The reader only goes away when it has failed already.
+            let _ = done.send(std::mem::take(&mut self.records));
+        }
+        Ok(ImportCounts::default())
+    }
+}
+
+/// Parses `path` on a blocking thread and hands its batches to `sink`; commits only when
+/// every line was good.
+async fn read_into(
+    mut sink: Box<dyn ImportSink>,
+    project: &Project,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
     let file_name = path.display().to_string();
     let format = match options.format.or_else(|| ImportFormat::from_path(path)) {
         Some(f) => f,
@@ -209,7 +265,6 @@ pub async fn import_file(
         })
     };
 
-    let mut sink = store.begin_import(project, &file_name).await?;
     let mut summary = None;
     let mut store_error = None;
     // Lines whose pair is stored already with other content: known only to the store.
