@@ -723,3 +723,173 @@ async fn an_admin_downloads_the_same_export_over_http() {
     })
     .await;
 }
+
+/// Whether the scorer's weights are installed; under CI they must be.
+fn scorer_weights() -> bool {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights/all-MiniLM-L6-v2");
+    match relabel_models::encoder::missing_weights(&dir) {
+        None => true,
+        Some(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must test the scorer: {why}"
+            );
+            eprintln!("skipped: {why}");
+            false
+        }
+    }
+}
+
+/// Each pair's priority and reason, by id.
+async fn priorities(db: &TestDb) -> Vec<(i64, Option<f64>, Option<String>)> {
+    use sqlx::Connection;
+    let sql = "SELECT id, priority, priority_reason FROM pairs ORDER BY id";
+    if db.name == "sqlite" {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
+    if !scorer_weights() {
+        return;
+    }
+    each_backend(|db: TestDb| async move {
+        // 60 demo pairs: the first 30 keep their true label as a gold answer (known),
+        // the other 30 are open.
+        let mut records = relabel::demo::labelled(7);
+        records.truncate(60);
+        for r in &mut records[30..] {
+            r.gold_label = None;
+        }
+        let shop = support::project(&db.store, "shop").await;
+        relabel::import::import_records(db.store.as_ref(), &shop, &records, "test")
+            .await
+            .unwrap();
+        let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../models/weights/all-MiniLM-L6-v2");
+        let model = model.display().to_string();
+
+        let out = relabel(
+            &db.url,
+            &[
+                "scorer",
+                "score",
+                "--project",
+                "shop",
+                "--model-dir",
+                &model,
+            ],
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("no trained head; run `relabel scorer train` first"),
+            "{}",
+            stderr(&out)
+        );
+
+        let out = relabel(
+            &db.url,
+            &[
+                "scorer",
+                "train",
+                "--project",
+                "shop",
+                "--model-dir",
+                &model,
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("trained run 1 on 30 labels: held-out macro-F1 "),
+            "{}",
+            stdout(&out)
+        );
+        assert!(
+            priorities(&db).await.iter().all(|(_, p, _)| p.is_none()),
+            "training sets no priority"
+        );
+
+        let out = relabel(
+            &db.url,
+            &[
+                "scorer",
+                "score",
+                "--project",
+                "shop",
+                "--model-dir",
+                &model,
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("scored 30 unlabelled pairs with run 1 ("),
+            "{}",
+            stdout(&out)
+        );
+        let scored = priorities(&db).await;
+        let (known, open) = scored.split_at(30);
+        assert!(
+            known.iter().all(|(_, p, r)| p.is_none() && r.is_none()),
+            "gold pairs keep no priority"
+        );
+        assert!(
+            open.iter()
+                .all(|(_, p, r)| p.is_some_and(|p| (0.0..=1.0).contains(&p)) && r.is_some())
+        );
+        let reason = open[0].2.as_deref().unwrap();
+        assert!(reason.starts_with("model "), "{reason}");
+
+        // The queue now serves the open pair with the highest priority first.
+        let (best, _, _) = open
+            .iter()
+            .max_by(|a, b| a.1.unwrap().total_cmp(&b.1.unwrap()).then(b.0.cmp(&a.0)))
+            .unwrap();
+        let hash = relabel::auth::hash_password("a long enough password").unwrap();
+        let ann = db.store.create_user("ann", &hash).await.unwrap();
+        let claim = db
+            .store
+            .next_pair(&shop, ann, false, 60_000, relabel::domain::now_ms())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claim.pair_id, *best);
+
+        // Scoring again embeds nothing: every text comes from the cache.
+        let out = relabel(
+            &db.url,
+            &[
+                "scorer",
+                "score",
+                "--project",
+                "shop",
+                "--model-dir",
+                &model,
+            ],
+        );
+        assert!(
+            stdout(&out).contains("(0 texts embedded, the rest cached)"),
+            "{}",
+            stdout(&out)
+        );
+        assert_eq!(
+            priorities(&db).await,
+            scored,
+            "the same head scores the same"
+        );
+
+        let out = relabel(&db.url, &["scorer", "status", "--project", "shop"]);
+        assert!(
+            stdout(&out).starts_with("run 1: 30 labels, held-out macro-F1 "),
+            "{}",
+            stdout(&out)
+        );
+        db
+    })
+    .await;
+}

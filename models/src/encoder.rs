@@ -195,3 +195,42 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The cache key of a text: its sha256, in hex.
+pub fn text_hash(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// A vector as stored in the cache: little-endian f32 values.
+pub fn vector_to_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// A vector from the cache; `None` when the bytes are not whole f32 values.
+pub fn vector_from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
+    let chunks = bytes.chunks_exact(4);
+    if !chunks.remainder().is_empty() {
+        return None;
+    }
+    Some(
+        chunks
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_round_trip_through_cache_bytes() {
+        let v = vec![0.25f32, -1.5, f32::MIN_POSITIVE];
+        assert_eq!(vector_from_bytes(&vector_to_bytes(&v)), Some(v));
+        assert_eq!(vector_from_bytes(&[0, 1, 2]), None);
+        assert_eq!(
+            text_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -325,11 +325,49 @@ impl Head {
         Ok((head, report))
     }
 
+    /// The head's weights (safetensors bytes) and its settings (JSON): what the database
+    /// keeps of a training run, so every server scores with the same head.
+    pub fn to_bytes(&self) -> Result<(Vec<u8>, String), ScorerError> {
+        let tensors: Vec<(String, Tensor)> = self
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| ScorerError::Training("weights lock poisoned".into()))?
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        let weights = safetensors::serialize(tensors, None)
+            .map_err(|e| ScorerError::Training(e.to_string()))?;
+        let config = serde_json::to_string(&self.config)
+            .map_err(|e| ScorerError::Training(e.to_string()))?;
+        Ok((weights, config))
+    }
+
+    /// A head from [`Head::to_bytes`]'s output.
+    pub fn from_bytes(weights: &[u8], config: &str, device: &Device) -> Result<Head, ScorerError> {
+        let bad = |e: String| ScorerError::Training(format!("stored head: {e}"));
+        let config: HeadConfig = serde_json::from_str(config).map_err(|e| bad(e.to_string()))?;
+        let head = Head::build(config, device)?;
+        let tensors = candle_core::safetensors::load_buffer(weights, device)?;
+        for (name, var) in head
+            .varmap
+            .data()
+            .lock()
+            .map_err(|_| bad("weights lock poisoned".into()))?
+            .iter()
+        {
+            let tensor = tensors
+                .get(name)
+                .ok_or_else(|| bad(format!("no tensor {name}")))?;
+            var.set(tensor)?;
+        }
+        Ok(head)
+    }
+
     /// Writes the head to `path` (safetensors) and its settings to `path` + `.json`.
     pub fn save(&self, path: &Path) -> Result<(), ScorerError> {
-        self.varmap.save(path)?;
-        let config = serde_json::to_vec_pretty(&self.config)
-            .map_err(|e| ScorerError::Training(e.to_string()))?;
+        let (weights, config) = self.to_bytes()?;
+        std::fs::write(path, weights).map_err(|e| ScorerError::Io(path.to_owned(), e))?;
         let side = sidecar(path);
         std::fs::write(&side, config).map_err(|e| ScorerError::Io(side, e))
     }
@@ -337,12 +375,10 @@ impl Head {
     /// Reads a head written by [`Head::save`].
     pub fn load(path: &Path, device: &Device) -> Result<Head, ScorerError> {
         let side = sidecar(path);
-        let text = std::fs::read(&side).map_err(|e| ScorerError::Io(side.clone(), e))?;
-        let config: HeadConfig =
-            serde_json::from_slice(&text).map_err(|e| ScorerError::Format(side, e.to_string()))?;
-        let mut head = Head::build(config, device)?;
-        head.varmap.load(path)?;
-        Ok(head)
+        let config =
+            std::fs::read_to_string(&side).map_err(|e| ScorerError::Io(side.clone(), e))?;
+        let weights = std::fs::read(path).map_err(|e| ScorerError::Io(path.to_owned(), e))?;
+        Head::from_bytes(&weights, &config, device)
     }
 }
 

@@ -54,13 +54,54 @@ pub enum Command {
     /// Create (or reuse) the demo project, a generated e-commerce catalog, with an admin
     /// and two annotators, then serve it.
     Demo(DemoArgs),
+    /// The active-learning scorer: train its head on a project's labels, then score the
+    /// unlabelled pairs into the queue's priorities. Needs the model weights
+    /// (`scripts/dev setup`, or RELABEL_MODEL_DIR).
+    #[command(subcommand)]
+    Scorer(ScorerCommand),
     /// Measure relabel. `bench active-learning` simulates annotators from a labelled
     /// file and compares how many labels each acquisition strategy needs.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
 
+/// `relabel scorer`.
+#[derive(Debug, Subcommand)]
+pub enum ScorerCommand {
+    /// Train the project's relevance head on its final labels and gold answers, and
+    /// record the run (held-out macro-F1 and accuracy, time).
+    Train(ScorerArgs),
+    /// Score every pair without a final label with the newest head and write the
+    /// queue's priorities, with the reason annotators can ask for.
+    Score(ScoreArgs),
+    /// The project's training runs, newest first.
+    Status(ScorerArgs),
+}
+
+/// The project and model of a scorer command.
+#[derive(Debug, Args)]
+pub struct ScorerArgs {
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// The encoder's folder (default: RELABEL_MODEL_DIR, else models/weights/all-MiniLM-L6-v2).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+}
+
+/// `relabel scorer score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub common: ScorerArgs,
+    /// How to rank: random, entropy, margin, least-confidence, committee or hybrid
+    /// (head entropy 0.6, committee disagreement 0.4).
+    #[arg(long, default_value = "hybrid")]
+    pub strategy: String,
+}
+
 /// `relabel bench`.
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Learning curves of acquisition strategies (random, entropy, margin,
@@ -379,6 +420,7 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
         Command::Stats(args) => stats(store, args).await,
         Command::Users(UsersCommand::Add(args)) => users_add(store, args).await,
         Command::Export(args) => export(store, args).await,
+        Command::Scorer(command) => scorer(store, command).await,
         Command::Bench(BenchCommand::ActiveLearning(args)) => {
             crate::bench::active_learning(args).await
         }
@@ -397,6 +439,80 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
             serve(store, &args.serve).await
         }
     }
+}
+
+/// Loads the encoder on a blocking thread (it reads 90 MB of weights).
+async fn load_encoder(
+    dir: Option<PathBuf>,
+) -> anyhow::Result<std::sync::Arc<relabel_models::Encoder>> {
+    let dir = dir.unwrap_or_else(relabel_models::encoder::default_dir);
+    let encoder = tokio::task::spawn_blocking(move || {
+        relabel_models::Encoder::load(&dir, &relabel_models::Device::Cpu)
+    })
+    .await??;
+    Ok(std::sync::Arc::new(encoder))
+}
+
+async fn scorer(store: &SharedStore, command: ScorerCommand) -> anyhow::Result<()> {
+    let show = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
+    match command {
+        ScorerCommand::Train(args) => {
+            let project = project_or_fail(store, &args.project).await?;
+            let encoder = load_encoder(args.model_dir).await?;
+            let options = relabel_models::TrainOptions::default();
+            let run = crate::scorer::train(store.as_ref(), &project, encoder, options, |line| {
+                eprintln!("{line}");
+            })
+            .await?;
+            println!(
+                "trained run {} on {} labels: held-out macro-F1 {}, accuracy {}, temperature {:.2}, {:.1} s",
+                run.id,
+                run.labels_used,
+                show(run.heldout_macro_f1),
+                show(run.heldout_accuracy),
+                run.temperature,
+                run.train_ms as f64 / 1000.0
+            );
+        }
+        ScorerCommand::Score(args) => {
+            let strategy = relabel_models::acquisition::StrategyKind::parse(&args.strategy)
+                .map(relabel_models::acquisition::Strategy::of)
+                .with_context(|| format!("--strategy: unknown strategy {:?}", args.strategy))?;
+            let project = project_or_fail(store, &args.common.project).await?;
+            let encoder = load_encoder(args.common.model_dir).await?;
+            let report =
+                crate::scorer::score(store.as_ref(), &project, encoder, &strategy, |line| {
+                    eprintln!("{line}");
+                })
+                .await?;
+            println!(
+                "scored {} unlabelled pairs with run {} ({} texts embedded, the rest cached) in {:.1} s",
+                report.scored, report.run_id, report.embedded, report.seconds
+            );
+        }
+        ScorerCommand::Status(args) => {
+            let project = project_or_fail(store, &args.project).await?;
+            let runs = store.scorer_runs(&project, 20, false).await?;
+            if runs.is_empty() {
+                println!(
+                    "{}: no training runs yet (relabel scorer train --project {})",
+                    project.slug, project.slug
+                );
+            }
+            for run in runs {
+                println!(
+                    "run {}: {} labels, held-out macro-F1 {}, accuracy {}, model {}, {:.1} s",
+                    run.id,
+                    run.labels_used,
+                    show(run.heldout_macro_f1),
+                    show(run.heldout_accuracy),
+                    &run.model_version[..12.min(run.model_version.len())],
+                    run.train_ms as f64 / 1000.0
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes the demo's pairs, each with its true label as gold label, as JSONL; the file

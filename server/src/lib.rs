@@ -18,5 +18,6 @@ pub mod import;
 pub mod members;
 pub mod queue;
 pub mod ranking;
+pub mod scorer;
 pub mod storage;
 pub mod web;

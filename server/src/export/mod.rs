@@ -56,6 +56,8 @@ pub struct ExportPair {
     pub judgments: Vec<ExportJudgment>,
     /// The latest reviewer decision.
     pub adjudicated: Option<String>,
+    /// The known answer of a gold pair.
+    pub gold_label: Option<String>,
 }
 
 /// A CoT candidate as exported.

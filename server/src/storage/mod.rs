@@ -6,7 +6,7 @@
 //! without a wall of trait bounds); what differs (connection set-up, how a write
 //! transaction takes its lock) lives in `sqlite.rs` and `postgres.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -276,8 +276,67 @@ pub trait Store: Send + Sync {
     ) -> Result<(i64, i64, i64, i64), StoreError>;
     /// Every judgment in the project, revisions included, by id.
     async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError>;
+    /// Cached embeddings of `model_version` for these text hashes; absent ones are left
+    /// out of the map.
+    async fn embeddings(
+        &self,
+        model_version: &str,
+        hashes: &[String],
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError>;
+    /// Caches embeddings; a key already cached keeps its vector.
+    async fn store_embeddings(
+        &self,
+        model_version: &str,
+        vectors: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError>;
+    /// Records a training run of the project's scorer (audited); its id.
+    async fn record_scorer_run(
+        &self,
+        project: &Project,
+        run: &ScorerRun,
+    ) -> Result<i64, StoreError>;
+    /// The project's newest training runs, newest first; with the head's weights only
+    /// when `with_head`.
+    async fn scorer_runs(
+        &self,
+        project: &Project,
+        limit: i64,
+        with_head: bool,
+    ) -> Result<Vec<ScorerRun>, StoreError>;
+    /// Sets pairs' queue priority and the reason the workspace shows for it, in one
+    /// transaction; pairs outside the project are not touched.
+    async fn set_priorities(
+        &self,
+        project: &Project,
+        priorities: &[(i64, f64, String)],
+    ) -> Result<(), StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
+}
+
+/// One training run of a project's scorer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScorerRun {
+    /// Id (0 before it is stored).
+    pub id: i64,
+    /// The encoder's version (its weights' sha256).
+    pub model_version: String,
+    /// Labelled pairs it was trained on.
+    pub labels_used: i64,
+    /// Accuracy on the held-out share.
+    pub heldout_accuracy: Option<f64>,
+    /// Macro-F1 on the held-out share.
+    pub heldout_macro_f1: Option<f64>,
+    /// Calibration temperature.
+    pub temperature: f64,
+    /// Training time in milliseconds (embedding included).
+    pub train_ms: i64,
+    /// The head's weights (safetensors); empty when not asked for.
+    pub head: Vec<u8>,
+    /// The head's settings (JSON).
+    pub head_config: String,
+    /// When it finished (epoch ms).
+    pub created_at: i64,
 }
 
 /// A stored account.

@@ -834,8 +834,9 @@ macro_rules! impl_store {
                 let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
                 let rows = sqlx::query(
                     "SELECT p.id, p.task, q.text, q.band, i.external_id, i.title, i.category, \
-                       i.attributes, i.price, i.images, i.description \
+                       i.attributes, i.price, i.images, i.description, g.label AS gold_label \
                      FROM pairs p JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
+                     LEFT JOIN gold_answers g ON g.pair_id = p.id \
                      WHERE p.project_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
                 )
                 .bind(project.id)
@@ -868,6 +869,7 @@ macro_rules! impl_store {
                         candidates: Vec::new(),
                         judgments: Vec::new(),
                         adjudicated: None,
+                        gold_label: row.try_get("gold_label")?,
                     });
                 }
                 if pairs.is_empty() {
@@ -1226,6 +1228,136 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn embeddings(
+                &self,
+                model_version: &str,
+                hashes: &[String],
+            ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+                let mut found = HashMap::with_capacity(hashes.len());
+                for chunk in hashes.chunks(rows_per_statement(1) - 1) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT text_hash, vector FROM embeddings WHERE model_version = ",
+                    );
+                    qb.push_bind(model_version).push(" AND text_hash IN (");
+                    let mut list = qb.separated(", ");
+                    for hash in chunk {
+                        list.push_bind(hash);
+                    }
+                    qb.push(")");
+                    let rows: Vec<(String, Vec<u8>)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    found.extend(rows);
+                }
+                Ok(found)
+            }
+
+            async fn store_embeddings(
+                &self,
+                model_version: &str,
+                vectors: &[(String, Vec<u8>)],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                for chunk in vectors.chunks(rows_per_statement(3)) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO embeddings (model_version, text_hash, vector) ",
+                    );
+                    qb.push_values(chunk, |mut row, (hash, vector)| {
+                        row.push_bind(model_version).push_bind(hash).push_bind(vector);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_scorer_run(
+                &self,
+                project: &Project,
+                run: &$crate::storage::ScorerRun,
+            ) -> Result<i64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO scorer_runs (project_id, model_version, labels_used, heldout_accuracy, \
+                       heldout_macro_f1, temperature, train_ms, head, head_config, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(project.id)
+                .bind(&run.model_version)
+                .bind(run.labels_used)
+                .bind(run.heldout_accuracy)
+                .bind(run.heldout_macro_f1)
+                .bind(run.temperature)
+                .bind(run.train_ms)
+                .bind(&run.head)
+                .bind(&run.head_config)
+                .bind(run.created_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit(&mut tx, None, "scorer.train", "project", project.id, &serde_json::json!({
+                    "run": id,
+                    "model_version": run.model_version,
+                    "labels_used": run.labels_used,
+                    "heldout_macro_f1": run.heldout_macro_f1,
+                })).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn scorer_runs(
+                &self,
+                project: &Project,
+                limit: i64,
+                with_head: bool,
+            ) -> Result<Vec<$crate::storage::ScorerRun>, StoreError> {
+                let head = if with_head { "head" } else { "NULL AS head" };
+                let rows = sqlx::query(&format!(
+                    "SELECT id, model_version, labels_used, heldout_accuracy, heldout_macro_f1, \
+                       temperature, train_ms, {head}, head_config, created_at \
+                     FROM scorer_runs WHERE project_id = $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(project.id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::storage::ScorerRun {
+                            id: row.try_get("id")?,
+                            model_version: row.try_get("model_version")?,
+                            labels_used: row.try_get("labels_used")?,
+                            heldout_accuracy: row.try_get("heldout_accuracy")?,
+                            heldout_macro_f1: row.try_get("heldout_macro_f1")?,
+                            temperature: row.try_get("temperature")?,
+                            train_ms: row.try_get("train_ms")?,
+                            head: row.try_get::<Option<Vec<u8>>, _>("head")?.unwrap_or_default(),
+                            head_config: row.try_get("head_config")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_priorities(
+                &self,
+                project: &Project,
+                priorities: &[(i64, f64, String)],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                for (pair_id, priority, reason) in priorities {
+                    sqlx::query(
+                        "UPDATE pairs SET priority = $1, priority_reason = $2 WHERE id = $3 AND project_id = $4",
+                    )
+                    .bind(priority)
+                    .bind(reason)
+                    .bind(pair_id)
+                    .bind(project.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn close(&self) {

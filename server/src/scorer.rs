@@ -1,0 +1,305 @@
+//! The active-learning scorer inside relabel: it embeds a project's queries and items
+//! (cached in the database by model version and text hash, so re-scoring and restarts
+//! reuse them), trains the relevance head on the project's final labels and gold
+//! answers, and refreshes the queue's priorities with the reason the workspace shows.
+//!
+//! Model work runs on blocking threads, never on the async runtime.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use relabel_models::acquisition::{self, Candidate, Strategy};
+use relabel_models::{Device, Encoder, Head, TrainOptions, encoder, features};
+
+use crate::domain::{Project, now_ms};
+use crate::export::ExportPair;
+use crate::export::final_label::final_label;
+use crate::storage::{ScorerRun, Store, StoreError};
+
+/// Pairs read per page while training or scoring.
+const PAGE: i64 = 500;
+/// Texts per encoder batch.
+const BATCH: usize = 32;
+
+/// Why the scorer could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum ScorerFailure {
+    #[error(transparent)]
+    Model(#[from] relabel_models::ScorerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// What a scoring pass did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreReport {
+    /// The training run whose head scored.
+    pub run_id: i64,
+    /// Unlabelled pairs that got a priority.
+    pub scored: usize,
+    /// Texts embedded now (the rest came from the cache).
+    pub embedded: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// The text an item is embedded from.
+fn item_text(pair: &ExportPair) -> String {
+    let attributes: Vec<(String, String)> = pair
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    features::item_text(&pair.item_title, &pair.category, &attributes)
+}
+
+/// The level of a pair's known answer: its gold label, else its final label.
+fn known_level(project: &Project, pair: &ExportPair) -> Option<usize> {
+    let level = |label: &str| project.scale_labels.iter().position(|l| l == label);
+    if let Some(gold) = pair.gold_label.as_deref().and_then(level) {
+        return Some(gold);
+    }
+    let levels: Vec<usize> = pair
+        .judgments
+        .iter()
+        .filter_map(|j| j.label.as_deref().and_then(level))
+        .collect();
+    let k = usize::try_from(project.overlap_k).unwrap_or(usize::MAX);
+    let adjudicated = pair.adjudicated.as_deref().and_then(level);
+    final_label(&project.scale_labels, &levels, adjudicated, k)
+        .ok()
+        .map(|f| f.level)
+}
+
+/// Vectors of `texts`, from the cache where it has them; the others are embedded on a
+/// blocking thread and cached. Returns the vectors and how many were embedded.
+async fn vectors(
+    store: &dyn Store,
+    encoder: &Arc<Encoder>,
+    texts: Vec<String>,
+) -> Result<(HashMap<String, Vec<f32>>, usize), ScorerFailure> {
+    let version = encoder.version().to_owned();
+    let mut by_hash: HashMap<String, String> = HashMap::new();
+    for text in texts {
+        by_hash.entry(encoder::text_hash(&text)).or_insert(text);
+    }
+    let hashes: Vec<String> = by_hash.keys().cloned().collect();
+    let cached = store.embeddings(&version, &hashes).await?;
+    let mut out: HashMap<String, Vec<f32>> = HashMap::with_capacity(by_hash.len());
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (hash, text) in by_hash {
+        match cached
+            .get(&hash)
+            .and_then(|bytes| encoder::vector_from_bytes(bytes))
+        {
+            Some(v) => {
+                out.insert(text, v);
+            }
+            None => missing.push((hash, text)),
+        }
+    }
+    let embedded = missing.len();
+    if !missing.is_empty() {
+        let encoder = encoder.clone();
+        let (missing, vectors) = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = missing.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = encoder.embed_all(&refs, BATCH, |_| {});
+            (missing, vectors)
+        })
+        .await
+        .map_err(|e| ScorerFailure::Unusable(format!("the encoder thread failed: {e}")))?;
+        let vectors = vectors?;
+        let rows: Vec<(String, Vec<u8>)> = missing
+            .iter()
+            .zip(&vectors)
+            .map(|((hash, _), v)| (hash.clone(), encoder::vector_to_bytes(v)))
+            .collect();
+        store.store_embeddings(&version, &rows).await?;
+        for ((_, text), v) in missing.into_iter().zip(vectors) {
+            out.insert(text, v);
+        }
+    }
+    Ok((out, embedded))
+}
+
+/// The head's input rows for a page of pairs.
+async fn page_rows(
+    store: &dyn Store,
+    encoder: &Arc<Encoder>,
+    pairs: &[&ExportPair],
+) -> Result<(Vec<Vec<f32>>, usize), ScorerFailure> {
+    let mut texts = Vec::with_capacity(pairs.len() * 2);
+    for p in pairs {
+        texts.push(p.query.clone());
+        texts.push(item_text(p));
+    }
+    let (vectors, embedded) = vectors(store, encoder, texts).await?;
+    let rows = pairs
+        .iter()
+        .map(|p| {
+            let attributes: Vec<(String, String)> = p
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let exact = features::exact_match(&p.query, &p.item_title, &attributes);
+            let (q, d) = (&vectors[&p.query], &vectors[&item_text(p)]);
+            features::pair_features(q, d, &exact)
+        })
+        .collect();
+    Ok((rows, embedded))
+}
+
+/// Trains the project's head on every pair with a gold or final label and records the
+/// run (its head included). `progress` hears a line per page read.
+pub async fn train(
+    store: &dyn Store,
+    project: &Project,
+    encoder: Arc<Encoder>,
+    options: TrainOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<ScorerRun, ScorerFailure> {
+    let started = Instant::now();
+    let (mut rows, mut labels) = (Vec::new(), Vec::new());
+    let mut after = 0;
+    loop {
+        let page = store.export_page(project, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.pair_id;
+        let labelled: Vec<(&ExportPair, usize)> = page
+            .iter()
+            .filter_map(|p| known_level(project, p).map(|l| (p, l)))
+            .collect();
+        if labelled.is_empty() {
+            continue;
+        }
+        let pairs: Vec<&ExportPair> = labelled.iter().map(|(p, _)| *p).collect();
+        let (page_rows, _) = page_rows(store, &encoder, &pairs).await?;
+        rows.extend(page_rows);
+        labels.extend(labelled.iter().map(|(_, l)| *l));
+        progress(&format!(
+            "read pairs up to id {after}: {} labelled so far",
+            labels.len()
+        ));
+    }
+    let distinct = labels
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if labels.len() < 10 || distinct < 2 {
+        return Err(ScorerFailure::Unusable(format!(
+            "{}: {} labelled pairs over {distinct} level(s); the scorer needs at least 10 over two levels \
+             (final labels or gold answers)",
+            project.slug,
+            labels.len()
+        )));
+    }
+    let classes = project.scale_labels.len();
+    let (head, report) = tokio::task::spawn_blocking(move || {
+        Head::train(&rows, &labels, classes, &options, &Device::Cpu)
+    })
+    .await
+    .map_err(|e| ScorerFailure::Unusable(format!("the training thread failed: {e}")))??;
+    let (weights, config) = head.to_bytes()?;
+    let mut run = ScorerRun {
+        id: 0,
+        model_version: encoder.version().to_owned(),
+        labels_used: i64::try_from(report.labels_used).unwrap_or(i64::MAX),
+        heldout_accuracy: report.heldout_accuracy,
+        heldout_macro_f1: report.heldout_macro_f1,
+        temperature: f64::from(report.temperature),
+        train_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        head: weights,
+        head_config: config,
+        created_at: now_ms(),
+    };
+    run.id = store.record_scorer_run(project, &run).await?;
+    Ok(run)
+}
+
+/// Scores every pair of the project that has no gold or final label with the newest
+/// head and `strategy`, and writes each one's priority and reason.
+pub async fn score(
+    store: &dyn Store,
+    project: &Project,
+    encoder: Arc<Encoder>,
+    strategy: &Strategy,
+    mut progress: impl FnMut(&str),
+) -> Result<ScoreReport, ScorerFailure> {
+    let started = Instant::now();
+    let run = store
+        .scorer_runs(project, 1, true)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ScorerFailure::Unusable(format!(
+                "{}: no trained head; run `relabel scorer train` first",
+                project.slug
+            ))
+        })?;
+    if run.model_version != encoder.version() {
+        return Err(ScorerFailure::Unusable(format!(
+            "{}: the newest head was trained on model {}, and the installed model is {}; train again",
+            project.slug,
+            &run.model_version[..12.min(run.model_version.len())],
+            &encoder.version()[..12]
+        )));
+    }
+    let head = Arc::new(Head::from_bytes(&run.head, &run.head_config, &Device::Cpu)?);
+    let level = |label: &str| project.scale_labels.iter().position(|l| l == label);
+    let (mut scored, mut embedded, mut after) = (0, 0, 0);
+    loop {
+        let page = store.export_page(project, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.pair_id;
+        let open: Vec<&ExportPair> = page
+            .iter()
+            .filter(|p| known_level(project, p).is_none())
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let (rows, new) = page_rows(store, &encoder, &open).await?;
+        embedded += new;
+        let model = head.clone();
+        let probs = tokio::task::spawn_blocking(move || model.predict(&rows))
+            .await
+            .map_err(|e| ScorerFailure::Unusable(format!("the scoring thread failed: {e}")))??;
+        let priorities: Vec<(i64, f64, String)> = open
+            .iter()
+            .zip(probs)
+            .map(|(p, probs)| {
+                let mut groups = vec![p.band.clone()];
+                groups.extend(p.tags.iter().cloned());
+                let candidate = Candidate {
+                    probs: Some(probs),
+                    votes: p
+                        .candidates
+                        .iter()
+                        .filter_map(|c| c.label.as_deref().and_then(level))
+                        .collect(),
+                    groups,
+                };
+                let priority = acquisition::score(strategy, &candidate);
+                (
+                    p.pair_id,
+                    priority,
+                    acquisition::explain(&candidate, &project.scale_labels),
+                )
+            })
+            .collect();
+        store.set_priorities(project, &priorities).await?;
+        scored += priorities.len();
+        progress(&format!("scored pairs up to id {after}: {scored} so far"));
+    }
+    Ok(ScoreReport {
+        run_id: run.id,
+        scored,
+        embedded,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
