@@ -60,7 +60,7 @@ fn main() {
     // A head trained on random labels: the re-scoring cost does not depend on its quality.
     let dim = encoder.dim();
     let mut rng = Rng::new(3);
-    let exact = [0.5f32, 0.0, 0.0, 0.0];
+    let exact = [0.5f32, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
     let rows: Vec<Vec<f32>> = (0..256)
         .map(|i| {
             features::pair_features(

@@ -1,4 +1,4 @@
-//! The relevance head: a two-layer network over [`crate::features::pair_features`] that
+//! The relevance head: a linear layer (or, with a hidden width, two) over [`crate::features::pair_features`] that
 //! gives a probability for each level of the project's scale. Trained with candle-nn on
 //! relabel's final labels and gold answers, class-balanced, and calibrated on a held-out
 //! share by temperature scaling. Everything is seeded: the same rows, labels and options
@@ -15,7 +15,9 @@ use crate::ScorerError;
 /// How to train a head.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainOptions {
-    /// Width of the hidden layer.
+    /// Width of the hidden layer; 0 makes a linear head (softmax regression), the
+    /// default: with tens to hundreds of labels it learns faster than a hidden layer
+    /// (BENCHMARKS.md, the active-learning curves).
     pub hidden: usize,
     /// Passes over the training rows (at least).
     pub epochs: usize,
@@ -37,11 +39,11 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            hidden: 128,
+            hidden: 0,
             epochs: 40,
-            min_steps: 300,
+            min_steps: 400,
             batch: 64,
-            learning_rate: 2e-3,
+            learning_rate: 5e-3,
             weight_decay: 1e-2,
             heldout: 0.2,
             seed: 17,
@@ -78,7 +80,8 @@ struct HeadConfig {
 /// A trained (or loaded) head.
 pub struct Head {
     varmap: VarMap,
-    first: Linear,
+    /// The hidden layer; none for a linear head (softmax regression).
+    first: Option<Linear>,
     second: Linear,
     config: HeadConfig,
     device: Device,
@@ -126,8 +129,19 @@ impl Head {
     fn build(config: HeadConfig, device: &Device) -> Result<Head, ScorerError> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-        let first = candle_nn::linear(config.inputs, config.hidden, vb.pp("first"))?;
-        let second = candle_nn::linear(config.hidden, config.classes, vb.pp("second"))?;
+        let (first, width) = if config.hidden == 0 {
+            (None, config.inputs)
+        } else {
+            (
+                Some(candle_nn::linear(
+                    config.inputs,
+                    config.hidden,
+                    vb.pp("first"),
+                )?),
+                config.hidden,
+            )
+        };
+        let second = candle_nn::linear(width, config.classes, vb.pp("second"))?;
         Ok(Head {
             varmap,
             first,
@@ -164,7 +178,10 @@ impl Head {
     }
 
     fn logits(&self, rows: &Tensor) -> Result<Tensor, ScorerError> {
-        Ok(self.second.forward(&self.first.forward(rows)?.relu()?)?)
+        match &self.first {
+            Some(first) => Ok(self.second.forward(&first.forward(rows)?.relu()?)?),
+            None => Ok(self.second.forward(rows)?),
+        }
     }
 
     fn tensor(&self, rows: &[&[f32]]) -> Result<Tensor, ScorerError> {

@@ -55,6 +55,21 @@ pub struct ActiveLearningArgs {
     /// The file's label scale.
     #[arg(long, value_enum, default_value_t = ScalePreset::Lore4)]
     pub scale: ScalePreset,
+    /// The head's hidden width (0: linear, the scorer's default).
+    #[arg(long, default_value_t = TrainOptions::default().hidden)]
+    pub hidden: usize,
+    /// The head's learning rate.
+    #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
+    pub learning_rate: f64,
+    /// The head's AdamW weight decay.
+    #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
+    pub weight_decay: f64,
+    /// Rows per optimiser step of the head.
+    #[arg(long, default_value_t = TrainOptions::default().batch)]
+    pub train_batch: usize,
+    /// The fewest optimiser steps per training.
+    #[arg(long, default_value_t = TrainOptions::default().min_steps)]
+    pub min_steps: usize,
     /// The encoder's folder (default: RELABEL_MODEL_DIR, else models/weights/all-MiniLM-L6-v2).
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
@@ -134,7 +149,14 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         repeats: args.repeats,
         test_share: args.test_share,
         seed: args.seed,
-        train: TrainOptions::default(),
+        train: TrainOptions {
+            hidden: args.hidden,
+            learning_rate: args.learning_rate,
+            weight_decay: args.weight_decay,
+            min_steps: args.min_steps,
+            batch: args.train_batch,
+            ..TrainOptions::default()
+        },
     };
     let started = Instant::now();
     let points = {
@@ -216,6 +238,10 @@ fn build_pool(records: &[PairRecord], levels: &[String], dir: &Path) -> anyhow::
         }
     })?;
     eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
+    let mut vocabulary = features::Vocabulary::default();
+    for r in records {
+        vocabulary.add(&r.item.category, &attributes(r));
+    }
     let mut pool = Pool::default();
     for (r, &(q, d)) in records.iter().zip(&slots) {
         let label = r
@@ -223,7 +249,13 @@ fn build_pool(records: &[PairRecord], levels: &[String], dir: &Path) -> anyhow::
             .as_deref()
             .and_then(level)
             .context("gold label outside the scale")?;
-        let exact = features::exact_match(&r.query, &r.item.title, &attributes(r));
+        let exact = features::exact_match(
+            &vocabulary,
+            &r.query,
+            &r.item.title,
+            &r.item.category,
+            &attributes(r),
+        );
         pool.rows
             .push(features::pair_features(&vectors[q], &vectors[d], &exact));
         pool.embeddings

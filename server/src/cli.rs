@@ -95,7 +95,7 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub common: ScorerArgs,
     /// How to rank: random, entropy, margin, least-confidence, committee or hybrid
-    /// (head entropy 0.6, committee disagreement 0.4).
+    /// (head margin 0.8, committee disagreement 0.2, diversity within the batch).
     #[arg(long, default_value = "hybrid")]
     pub strategy: String,
 }

@@ -48,12 +48,33 @@ pub struct ScoreReport {
 
 /// The text an item is embedded from.
 fn item_text(pair: &ExportPair) -> String {
-    let attributes: Vec<(String, String)> = pair
-        .attributes
+    features::item_text(&pair.item_title, &pair.category, &attributes(pair))
+}
+
+fn attributes(pair: &ExportPair) -> Vec<(String, String)> {
+    pair.attributes
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    features::item_text(&pair.item_title, &pair.category, &attributes)
+        .collect()
+}
+
+/// Every attribute value and category word of the project's items, for the conflict
+/// signals (one pass over the pairs).
+async fn vocabulary(
+    store: &dyn Store,
+    project: &Project,
+) -> Result<features::Vocabulary, ScorerFailure> {
+    let mut vocabulary = features::Vocabulary::default();
+    let mut after = 0;
+    loop {
+        let page = store.export_page(project, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.pair_id;
+        for p in &page {
+            vocabulary.add(&p.category, &attributes(p));
+        }
+    }
+    Ok(vocabulary)
 }
 
 /// The level of a pair's known answer: its gold label, else its final label.
@@ -129,6 +150,7 @@ async fn vectors(
 async fn page_rows(
     store: &dyn Store,
     encoder: &Arc<Encoder>,
+    vocabulary: &features::Vocabulary,
     pairs: &[&ExportPair],
 ) -> Result<(Vec<Vec<f32>>, usize), ScorerFailure> {
     let mut texts = Vec::with_capacity(pairs.len() * 2);
@@ -140,12 +162,13 @@ async fn page_rows(
     let rows = pairs
         .iter()
         .map(|p| {
-            let attributes: Vec<(String, String)> = p
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let exact = features::exact_match(&p.query, &p.item_title, &attributes);
+            let exact = features::exact_match(
+                vocabulary,
+                &p.query,
+                &p.item_title,
+                &p.category,
+                &attributes(p),
+            );
             let (q, d) = (&vectors[&p.query], &vectors[&item_text(p)]);
             features::pair_features(q, d, &exact)
         })
@@ -163,6 +186,7 @@ pub async fn train(
     mut progress: impl FnMut(&str),
 ) -> Result<ScorerRun, ScorerFailure> {
     let started = Instant::now();
+    let vocabulary = vocabulary(store, project).await?;
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
     let mut after = 0;
     loop {
@@ -177,7 +201,7 @@ pub async fn train(
             continue;
         }
         let pairs: Vec<&ExportPair> = labelled.iter().map(|(p, _)| *p).collect();
-        let (page_rows, _) = page_rows(store, &encoder, &pairs).await?;
+        let (page_rows, _) = page_rows(store, &encoder, &vocabulary, &pairs).await?;
         rows.extend(page_rows);
         labels.extend(labelled.iter().map(|(_, l)| *l));
         progress(&format!(
@@ -250,6 +274,7 @@ pub async fn score(
         )));
     }
     let head = Arc::new(Head::from_bytes(&run.head, &run.head_config, &Device::Cpu)?);
+    let vocabulary = vocabulary(store, project).await?;
     let level = |label: &str| project.scale_labels.iter().position(|l| l == label);
     let (mut scored, mut embedded, mut after) = (0, 0, 0);
     loop {
@@ -263,7 +288,7 @@ pub async fn score(
         if open.is_empty() {
             continue;
         }
-        let (rows, new) = page_rows(store, &encoder, &open).await?;
+        let (rows, new) = page_rows(store, &encoder, &vocabulary, &open).await?;
         embedded += new;
         let model = head.clone();
         let probs = tokio::task::spawn_blocking(move || model.predict(&rows))
