@@ -859,6 +859,17 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
             .unwrap()
             .unwrap();
         assert_eq!(claim.pair_id, *best);
+        // The workspace can say why: the pair carries the scorer's reason.
+        let view = db
+            .store
+            .pair_view(&shop, claim.pair_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            view.why.as_deref(),
+            open.iter().find(|p| p.0 == *best).unwrap().2.as_deref()
+        );
 
         // Scoring again embeds nothing: every text comes from the cache.
         let out = relabel(

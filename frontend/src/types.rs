@@ -40,6 +40,11 @@ pub struct PairView {
     pub item: ItemView,
     /// The model's chain-of-thought candidates, in their stored order.
     pub cot: Vec<CotView>,
+    /// Why the active-learning scorer ranked this pair where it did, e.g. "model unsure
+    /// between L2 and L3 (0.41 vs 0.38); CoT candidates split 2:1 (L3:L2)"; none before
+    /// the scorer has scored the project.
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 /// A product as shown to annotators.

@@ -406,6 +406,15 @@ pub fn AnnotatePage() -> impl IntoView {
                     do_submit();
                 }
                 "s" | "S" => do_skip(),
+                "?" => {
+                    if let Some(el) = leptos::prelude::document().get_element_by_id("why") {
+                        if el.has_attribute("open") {
+                            let _ = el.remove_attribute("open");
+                        } else {
+                            let _ = el.set_attribute("open", "");
+                        }
+                    }
+                }
                 "u" | "U" => do_revise(),
                 "/" | "r" | "R" => {
                     ev.prevent_default();
@@ -754,6 +763,17 @@ fn PairPanel(task: Task) -> impl IntoView {
                 </span>
                 <span id="pair-query">{pair.query.clone()}</span>
             </p>
+            {pair
+                .why
+                .clone()
+                .map(|why| {
+                    view! {
+                        <details class="why" id="why">
+                            <summary>"Why this pair? " <kbd>"?"</kbd></summary>
+                            <p>{why}</p>
+                        </details>
+                    }
+                })}
             <h2 class="item-title">{pair.item.title.clone()}</h2>
             <p class="category">{category}</p>
             {price.map(|p| view! { <p class="price">{p}</p> })}

@@ -768,11 +768,11 @@ macro_rules! impl_store {
             ) -> Result<Option<PairView>, StoreError> {
                 type PairRow = (
                     String, String, String, String, String, String,
-                    Option<f64>, String, Option<String>, Option<String>,
+                    Option<f64>, String, Option<String>, Option<String>, Option<String>,
                 );
                 let row: Option<PairRow> = sqlx::query_as(
                     "SELECT q.text, q.band, i.external_id, i.title, i.category, i.attributes, \
-                       i.price, i.images, i.description, p.task \
+                       i.price, i.images, i.description, p.task, p.priority_reason \
                      FROM pairs p JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
                      WHERE p.id = $1 AND p.project_id = $2",
                 )
@@ -780,7 +780,7 @@ macro_rules! impl_store {
                 .bind(project.id)
                 .fetch_optional(&self.pool)
                 .await?;
-                let Some((query, band, id, title, category, attributes, price, images, description, task)) = row
+                let Some((query, band, id, title, category, attributes, price, images, description, task, why)) = row
                 else {
                     return Ok(None);
                 };
@@ -822,6 +822,7 @@ macro_rules! impl_store {
                         description,
                     },
                     cot,
+                    why,
                 }))
             }
 
