@@ -774,18 +774,14 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
         let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../models/weights/all-MiniLM-L6-v2");
         let model = model.display().to_string();
+        let scorer = |verb: &str| {
+            relabel(
+                &db.url,
+                &["scorer", verb, "--project", "shop", "--model-dir", &model],
+            )
+        };
 
-        let out = relabel(
-            &db.url,
-            &[
-                "scorer",
-                "score",
-                "--project",
-                "shop",
-                "--model-dir",
-                &model,
-            ],
-        );
+        let out = scorer("score");
         assert!(!out.status.success());
         assert!(
             stderr(&out).contains("no trained head; run `relabel scorer train` first"),
@@ -793,17 +789,7 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
             stderr(&out)
         );
 
-        let out = relabel(
-            &db.url,
-            &[
-                "scorer",
-                "train",
-                "--project",
-                "shop",
-                "--model-dir",
-                &model,
-            ],
-        );
+        let out = scorer("train");
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(
             stdout(&out).starts_with("trained run 1 on 30 labels: held-out macro-F1 "),
@@ -815,17 +801,7 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
             "training sets no priority"
         );
 
-        let out = relabel(
-            &db.url,
-            &[
-                "scorer",
-                "score",
-                "--project",
-                "shop",
-                "--model-dir",
-                &model,
-            ],
-        );
+        let out = scorer("score");
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(
             stdout(&out).starts_with("scored 30 unlabelled pairs with run 1 ("),
@@ -872,17 +848,7 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
         );
 
         // Scoring again embeds nothing: every text comes from the cache.
-        let out = relabel(
-            &db.url,
-            &[
-                "scorer",
-                "score",
-                "--project",
-                "shop",
-                "--model-dir",
-                &model,
-            ],
-        );
+        let out = scorer("score");
         assert!(
             stdout(&out).contains("(0 texts embedded, the rest cached)"),
             "{}",
