@@ -34,6 +34,9 @@ pub struct TrainOptions {
     pub heldout: f64,
     /// Seeds the initial weights, the held-out split and the batch order.
     pub seed: u64,
+    /// After calibrating on the held-out share, train again on every label (keeping the
+    /// temperature), so no label is lost to calibration.
+    pub refit: bool,
 }
 
 impl Default for TrainOptions {
@@ -47,6 +50,7 @@ impl Default for TrainOptions {
             weight_decay: 1e-2,
             heldout: 0.2,
             seed: 17,
+            refit: true,
         }
     }
 }
@@ -256,68 +260,14 @@ impl Head {
             0
         };
         let (heldout, train) = order.split_at(held);
-        let mut head = Head::build(
-            HeadConfig {
-                inputs,
-                hidden: options.hidden,
-                classes,
-                temperature: 1.0,
-            },
-            device,
-        )?;
-        head.seed_weights(&mut rng)?;
-
-        // Class-balanced weights: each present level counts as much as the others.
-        let mut counts = vec![0usize; classes];
-        for &i in train {
-            counts[labels[i]] += 1;
-        }
-        let present = counts.iter().filter(|&&c| c > 0).count().max(1);
-        let class_weight: Vec<f32> = counts
-            .iter()
-            .map(|&c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    train.len() as f32 / (present * c) as f32
-                }
-            })
-            .collect();
-
-        let mut optimiser = AdamW::new(
-            head.varmap.all_vars(),
-            ParamsAdamW {
-                lr: options.learning_rate,
-                weight_decay: options.weight_decay,
-                ..ParamsAdamW::default()
-            },
-        )?;
-        let mut train: Vec<usize> = train.to_vec();
-        let steps_per_epoch = train.len().div_ceil(options.batch.max(1)).max(1);
-        let epochs = options
-            .epochs
-            .max(options.min_steps.div_ceil(steps_per_epoch));
-        let mut losses = Vec::with_capacity(epochs);
-        for _ in 0..epochs {
-            rng.shuffle(&mut train);
-            let (mut total, mut weight) = (0.0f32, 0.0f32);
-            for batch in train.chunks(options.batch.max(1)) {
-                let refs: Vec<&[f32]> = batch.iter().map(|&i| rows[i].as_slice()).collect();
-                let x = head.tensor(&refs)?;
-                let y: Vec<u32> = batch.iter().map(|&i| labels[i] as u32).collect();
-                let w: Vec<f32> = batch.iter().map(|&i| class_weight[labels[i]]).collect();
-                let w_sum: f32 = w.iter().sum();
-                let y = Tensor::from_vec(y, (batch.len(), 1), device)?;
-                let w = Tensor::from_vec(w, batch.len(), device)?;
-                let logp = candle_nn::ops::log_softmax(&head.logits(&x)?, D::Minus1)?;
-                let picked = logp.gather(&y, 1)?.squeeze(1)?;
-                let loss = ((picked * &w)?.sum_all()? * f64::from(-1.0 / w_sum))?;
-                optimiser.backward_step(&loss)?;
-                total += loss.to_scalar::<f32>()? * w_sum;
-                weight += w_sum;
-            }
-            losses.push(total / weight.max(f32::MIN_POSITIVE));
-        }
+        let config = HeadConfig {
+            inputs,
+            hidden: options.hidden,
+            classes,
+            temperature: 1.0,
+        };
+        let mut head = Head::build(config.clone(), device)?;
+        let losses = head.fit(rows, labels, train, options, &mut rng)?;
 
         let mut report = HeadReport {
             labels_used: rows.len(),
@@ -338,8 +288,81 @@ impl Head {
             report.temperature = temperature;
             report.heldout_accuracy = Some(right as f64 / truth.len() as f64);
             report.heldout_macro_f1 = Some(macro_f1(&predicted, &truth, classes));
+            if options.refit {
+                // The held-out rows have done their work (temperature and report); the
+                // head that scores learns from every label, with that temperature.
+                let all: Vec<usize> = (0..rows.len()).collect();
+                head = Head::build(config, device)?;
+                head.fit(rows, labels, &all, options, &mut rng)?;
+                head.config.temperature = temperature;
+            }
         }
         Ok((head, report))
+    }
+
+    /// Trains from fresh seeded weights on the rows `train` picks; the mean class-weighted
+    /// loss after each epoch.
+    fn fit(
+        &mut self,
+        rows: &[Vec<f32>],
+        labels: &[usize],
+        train: &[usize],
+        options: &TrainOptions,
+        rng: &mut Rng,
+    ) -> Result<Vec<f32>, ScorerError> {
+        self.seed_weights(rng)?;
+        let device = self.device.clone();
+        // Class-balanced weights: each present level counts as much as the others.
+        let mut counts = vec![0usize; self.config.classes];
+        for &i in train {
+            counts[labels[i]] += 1;
+        }
+        let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+        let class_weight: Vec<f32> = counts
+            .iter()
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    train.len() as f32 / (present * c) as f32
+                }
+            })
+            .collect();
+        let mut optimiser = AdamW::new(
+            self.varmap.all_vars(),
+            ParamsAdamW {
+                lr: options.learning_rate,
+                weight_decay: options.weight_decay,
+                ..ParamsAdamW::default()
+            },
+        )?;
+        let mut train: Vec<usize> = train.to_vec();
+        let steps_per_epoch = train.len().div_ceil(options.batch.max(1)).max(1);
+        let epochs = options
+            .epochs
+            .max(options.min_steps.div_ceil(steps_per_epoch));
+        let mut losses = Vec::with_capacity(epochs);
+        for _ in 0..epochs {
+            rng.shuffle(&mut train);
+            let (mut total, mut weight) = (0.0f32, 0.0f32);
+            for batch in train.chunks(options.batch.max(1)) {
+                let refs: Vec<&[f32]> = batch.iter().map(|&i| rows[i].as_slice()).collect();
+                let x = self.tensor(&refs)?;
+                let y: Vec<u32> = batch.iter().map(|&i| labels[i] as u32).collect();
+                let w: Vec<f32> = batch.iter().map(|&i| class_weight[labels[i]]).collect();
+                let w_sum: f32 = w.iter().sum();
+                let y = Tensor::from_vec(y, (batch.len(), 1), &device)?;
+                let w = Tensor::from_vec(w, batch.len(), &device)?;
+                let logp = candle_nn::ops::log_softmax(&self.logits(&x)?, D::Minus1)?;
+                let picked = logp.gather(&y, 1)?.squeeze(1)?;
+                let loss = ((picked * &w)?.sum_all()? * f64::from(-1.0 / w_sum))?;
+                optimiser.backward_step(&loss)?;
+                total += loss.to_scalar::<f32>()? * w_sum;
+                weight += w_sum;
+            }
+            losses.push(total / weight.max(f32::MIN_POSITIVE));
+        }
+        Ok(losses)
     }
 
     /// The head's weights (safetensors bytes) and its settings (JSON): what the database
