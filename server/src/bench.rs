@@ -55,6 +55,13 @@ pub struct ActiveLearningArgs {
     /// The file's label scale.
     #[arg(long, value_enum, default_value_t = ScalePreset::Lore4)]
     pub scale: ScalePreset,
+    /// The hybrid's weight of committee disagreement (its margin weight is 1 minus this).
+    #[arg(long, default_value_t = Strategy::default().committee_weight)]
+    pub committee_weight: f64,
+    /// The hybrid picks each batch by k-center greedy among this many times the batch of
+    /// best-scored pairs (1: no diversity).
+    #[arg(long, default_value_t = Strategy::default().diversity_pool)]
+    pub diversity_pool: usize,
     /// The head's hidden width (0: linear, the scorer's default).
     #[arg(long, default_value_t = TrainOptions::default().hidden)]
     pub hidden: usize,
@@ -85,7 +92,13 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         .iter()
         .map(|name| {
             StrategyKind::parse(name)
-                .map(Strategy::of)
+                .map(|kind| Strategy {
+                    kind,
+                    uncertainty_weight: 1.0 - args.committee_weight.clamp(0.0, 1.0),
+                    committee_weight: args.committee_weight.clamp(0.0, 1.0),
+                    diversity_pool: args.diversity_pool.max(1),
+                    ..Strategy::default()
+                })
                 .with_context(|| {
                     let known: Vec<&str> = StrategyKind::ALL.iter().map(|k| k.name()).collect();
                     format!(
