@@ -101,6 +101,7 @@ pub fn run(
         let seed = options.seed + repeat as u64;
         let (test, train): (Vec<usize>, Vec<usize>) =
             (0..n).partition(|&i| is_test(&pool.queries[i], seed, options.test_share));
+        let test_rows: Vec<Vec<f32>> = test.iter().map(|&i| pool.rows[i].clone()).collect();
         if train.len() < options.budget || test.is_empty() {
             return Err(ScorerError::Training(format!(
                 "repeat {repeat}: {} training pairs for a budget of {} and {} test pairs; use a larger file or a smaller budget",
@@ -124,7 +125,6 @@ pub fn run(
                 };
                 let (head, _) =
                     Head::train(&rows, &labels, options.classes, &train_options, device)?;
-                let test_rows: Vec<Vec<f32>> = test.iter().map(|&i| pool.rows[i].clone()).collect();
                 let predicted: Vec<usize> = head
                     .predict(&test_rows)?
                     .iter()

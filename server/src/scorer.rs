@@ -14,7 +14,7 @@ use relabel_models::{Device, Encoder, Head, TrainOptions, encoder, features};
 
 use crate::domain::{Project, now_ms};
 use crate::export::ExportPair;
-use crate::export::final_label::final_label;
+use crate::export::final_label_of;
 use crate::storage::{ScorerRun, Store, StoreError};
 
 /// Pairs read per page while training or scoring.
@@ -83,16 +83,9 @@ fn known_level(project: &Project, pair: &ExportPair) -> Option<usize> {
     if let Some(gold) = pair.gold_label.as_deref().and_then(level) {
         return Some(gold);
     }
-    let levels: Vec<usize> = pair
-        .judgments
-        .iter()
-        .filter_map(|j| j.label.as_deref().and_then(level))
-        .collect();
-    let k = usize::try_from(project.overlap_k).unwrap_or(usize::MAX);
-    let adjudicated = pair.adjudicated.as_deref().and_then(level);
-    final_label(&project.scale_labels, &levels, adjudicated, k)
-        .ok()
-        .map(|f| f.level)
+    let judgments: Vec<&crate::export::ExportJudgment> = pair.judgments.iter().collect();
+    let (_, final_label) = final_label_of(project, &judgments, pair.adjudicated.as_deref());
+    final_label.ok().map(|f| f.level)
 }
 
 /// Vectors of `texts`, from the cache where it has them; the others are embedded on a

@@ -340,6 +340,24 @@ pub async fn export(
     Ok(summary)
 }
 
+/// The final-label rule for a pair under `project` (its scale and k): the judgments'
+/// levels, and the final label or why there is none.
+pub fn final_label_of(
+    project: &Project,
+    judgments: &[&ExportJudgment],
+    adjudicated: Option<&str>,
+) -> (Vec<usize>, Result<FinalLabel, LeftOut>) {
+    let level = |label: &str| project.scale_labels.iter().position(|l| l == label);
+    let levels: Vec<usize> = judgments
+        .iter()
+        .filter_map(|j| j.label.as_deref().and_then(level))
+        .collect();
+    let k = usize::try_from(project.overlap_k).unwrap_or(usize::MAX);
+    let adjudicated = adjudicated.and_then(level);
+    let result = final_label(&project.scale_labels, &levels, adjudicated, k);
+    (levels, result)
+}
+
 /// Applies the filters and the final-label rule; `None` (counted) when the pair is out.
 fn judge<'a>(
     project: &Project,
@@ -371,14 +389,8 @@ fn judge<'a>(
         summary.leave_out("no judgments");
         return None;
     }
-    let level = |label: &str| project.scale_labels.iter().position(|l| l == label);
-    let levels: Vec<usize> = judgments
-        .iter()
-        .filter_map(|j| j.label.as_deref().and_then(level))
-        .collect();
-    let k = usize::try_from(project.overlap_k).unwrap_or(usize::MAX);
-    let adjudicated = pair.adjudicated.as_deref().and_then(level);
-    let final_label = match final_label(&project.scale_labels, &levels, adjudicated, k) {
+    let (levels, final_label) = final_label_of(project, &judgments, pair.adjudicated.as_deref());
+    let final_label = match final_label {
         Ok(f) => f,
         Err(why) => {
             summary.leave_out(LeftOut::as_str(why));
