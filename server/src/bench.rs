@@ -65,16 +65,22 @@ pub struct ActiveLearningArgs {
     /// The head's hidden width (0: linear, the scorer's default).
     #[arg(long, default_value_t = TrainOptions::default().hidden)]
     pub hidden: usize,
-    /// The head's learning rate.
+    /// A linear head's L2 penalty per label (scikit-learn's 1/C).
+    #[arg(long, default_value_t = TrainOptions::default().l2)]
+    pub l2: f64,
+    /// A linear head's L-BFGS iterations, at most.
+    #[arg(long, default_value_t = TrainOptions::default().max_iterations)]
+    pub max_iterations: usize,
+    /// A hidden-layer head's AdamW learning rate.
     #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
     pub learning_rate: f64,
-    /// The head's AdamW weight decay.
+    /// A hidden-layer head's AdamW weight decay.
     #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     pub weight_decay: f64,
-    /// Rows per optimiser step of the head.
+    /// Rows per AdamW step of a hidden-layer head.
     #[arg(long, default_value_t = TrainOptions::default().batch)]
     pub train_batch: usize,
-    /// The fewest optimiser steps per training.
+    /// The fewest AdamW steps per training of a hidden-layer head.
     #[arg(long, default_value_t = TrainOptions::default().min_steps)]
     pub min_steps: usize,
     /// The encoder's folder (default: RELABEL_MODEL_DIR, else models/weights/all-MiniLM-L6-v2).
@@ -133,6 +139,8 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         gold_rate: 0.0,
         lease_seconds: 600,
         reveal_models: false,
+        retrain_every: 0,
+        scorer_strategy: "hybrid".to_owned(),
     };
     let records = import::read_file(&project, &args.input, &ImportOptions::default()).await?;
     let unlabelled = records.iter().filter(|r| r.gold_label.is_none()).count();
@@ -164,6 +172,8 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         seed: args.seed,
         train: TrainOptions {
             hidden: args.hidden,
+            l2: args.l2,
+            max_iterations: args.max_iterations,
             learning_rate: args.learning_rate,
             weight_decay: args.weight_decay,
             min_steps: args.min_steps,
