@@ -814,12 +814,23 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
             known.iter().all(|(_, p, r)| p.is_none() && r.is_none()),
             "gold pairs keep no priority"
         );
+        // The hybrid's next batch (50: here every one of the 30 open pairs) is lifted
+        // above 1, in the order k-center greedy picked it, and says so.
         assert!(
             open.iter()
-                .all(|(_, p, r)| p.is_some_and(|p| (0.0..=1.0).contains(&p)) && r.is_some())
+                .all(|(_, p, r)| p.is_some_and(|p| p > 1.0 && p <= 2.0) && r.is_some()),
+            "{open:?}"
         );
         let reason = open[0].2.as_deref().unwrap();
         assert!(reason.starts_with("model "), "{reason}");
+        assert!(
+            reason.contains("in the next batch of 30, spread out among the 30 most uncertain"),
+            "{reason}"
+        );
+        let mut lifted: Vec<f64> = open.iter().map(|(_, p, _)| p.unwrap()).collect();
+        lifted.sort_by(f64::total_cmp);
+        lifted.dedup();
+        assert_eq!(lifted.len(), 30, "each pick has its own place");
 
         // The queue now serves the open pair with the highest priority first.
         let (best, _, _) = open
@@ -860,6 +871,30 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
             "the same head scores the same"
         );
 
+        // Another strategy, named on the command line: plain scores, no lifted batch.
+        let out = relabel(
+            &db.url,
+            &[
+                "scorer",
+                "score",
+                "--project",
+                "shop",
+                "--model-dir",
+                &model,
+                "--strategy",
+                "margin",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let margin = priorities(&db).await;
+        assert!(
+            margin[30..]
+                .iter()
+                .all(|(_, p, r)| p.is_some_and(|p| (0.0..=1.0).contains(&p))
+                    && !r.as_deref().unwrap().contains("next batch")),
+            "{margin:?}"
+        );
+
         let out = relabel(&db.url, &["scorer", "status", "--project", "shop"]);
         assert!(
             stdout(&out).starts_with("run 1: 30 labels, held-out macro-F1 "),
@@ -869,4 +904,191 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
         db
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_background_retrain_follows_newly_completed_pairs() {
+    if !scorer_weights() {
+        return;
+    }
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights/all-MiniLM-L6-v2");
+    let encoder = std::sync::Arc::new(
+        relabel_models::Encoder::load(&model, &relabel_models::Device::Cpu).unwrap(),
+    );
+    each_backend(|db: TestDb| {
+        let encoder = encoder.clone();
+        async move {
+            use relabel::scorer::retrain_if_due;
+            let store = &db.store;
+            // 60 demo pairs with no gold answers, one judgment each: a pair is complete
+            // once its annotator has judged it.
+            let mut records = relabel::demo::labelled(11);
+            records.truncate(60);
+            let truth: std::collections::HashMap<(String, String), String> = records
+                .iter_mut()
+                .map(|r| {
+                    let label = r.gold_label.take().unwrap();
+                    ((r.query.clone(), r.item.id.clone()), label)
+                })
+                .collect();
+            let project = store
+                .create_project(&relabel::domain::NewProject {
+                    slug: "shop".into(),
+                    name: "shop".into(),
+                    scale: relabel::domain::ScalePreset::Lore4,
+                    overlap_k: 1,
+                    task: relabel::domain::TaskKind::Judge,
+                })
+                .await
+                .unwrap();
+            relabel::import::import_records(store.as_ref(), &project, &records, "test")
+                .await
+                .unwrap();
+            let ann = store.create_user("ann", "!").await.unwrap();
+            let mut judged = 0;
+            let mut judge = async |n: usize| {
+                for _ in 0..n {
+                    let claim = store
+                        .next_pair(&project, ann, false, 60_000, relabel::domain::now_ms())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let view = store
+                        .pair_view(&project, claim.pair_id)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    judged += 1;
+                    let input = relabel::queue::JudgmentInput {
+                        pair_id: claim.pair_id,
+                        lease_id: Some(claim.lease_id),
+                        label: Some(truth[&(view.query.clone(), view.item.id.clone())].clone()),
+                        rules: Vec::new(),
+                        rationale: None,
+                        duration_ms: Some(1_000),
+                        guideline_version_id: None,
+                        idempotency_key: format!("k{judged}"),
+                        ranking: None,
+                    };
+                    store
+                        .submit_judgment(&project, ann, &input, false, relabel::domain::now_ms())
+                        .await
+                        .unwrap();
+                }
+            };
+
+            // Off by default: however many pairs are complete, nothing retrains.
+            judge(15).await;
+            assert_eq!(project.retrain_every, 0);
+            assert!(
+                retrain_if_due(store.as_ref(), &project, &encoder)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+
+            // Every 12 completed pairs: 15 are complete and no run exists, so one is due.
+            let mut settings = relabel::domain::ProjectSettings::of(&project);
+            settings.retrain_every = 12;
+            settings.scorer_strategy = "margin".into();
+            let project = store
+                .update_project_settings(&project, &settings, None)
+                .await
+                .unwrap();
+            let done = retrain_if_due(store.as_ref(), &project, &encoder)
+                .await
+                .unwrap()
+                .expect("a retrain is due");
+            assert_eq!((done.run.labels_used, done.run.complete_pairs), (15, 15));
+            assert_eq!(done.scored.scored, 45, "every open pair re-scored");
+            // Nothing new: nothing due.
+            assert!(
+                retrain_if_due(store.as_ref(), &project, &encoder)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            judge(11).await;
+            assert!(
+                retrain_if_due(store.as_ref(), &project, &encoder)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "11 new complete pairs are fewer than 12"
+            );
+
+            // The twelfth new pair makes one due; `serve`'s loop finds it on its own.
+            judge(1).await;
+            let looping = tokio::spawn(relabel::scorer::retrain_loop(
+                store.clone(),
+                encoder.clone(),
+                std::time::Duration::from_millis(200),
+            ));
+            let runs = support::within_limit("the background retrain", async {
+                loop {
+                    let runs = store.scorer_runs(&project, 10, false).await.unwrap();
+                    if runs.len() == 2 {
+                        break runs;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            })
+            .await;
+            looping.abort();
+            assert_eq!((runs[0].labels_used, runs[0].complete_pairs), (27, 27));
+            db
+        }
+    })
+    .await;
+}
+
+#[test]
+fn the_server_starts_and_serves_without_the_scorers_weights() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("relabel.db").display());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_relabel"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .env("RELABEL_MODEL_DIR", dir.path().join("no-model-here"))
+        .env("RELABEL_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (lines, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let addr = loop {
+        let Ok(line) = heard.recv_timeout(std::time::Duration::from_secs(60)) else {
+            let _ = server.kill();
+            panic!("the server did not start: {log:#?}");
+        };
+        if let Some(rest) = line.split("serving on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+        log.push(line);
+    };
+    let said = log.join("\n");
+    assert!(
+        said.contains("the relevance scorer is off") && said.contains("scripts/dev setup"),
+        "{said}"
+    );
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: relabel\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

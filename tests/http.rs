@@ -515,6 +515,70 @@ async fn a_project_admin_changes_settings_and_can_reveal_the_models() {
         let (status, _, html) = call(&st, get_as("/p/shop/settings", &cookie)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains(r#"id="settings-overlap""#), "{html}");
+        assert!(html.contains(r#"id="no-scorer-runs""#), "{html}");
+
+        // The scorer's settings: a strategy and a retrain interval; bad values are
+        // refused naming the field; leaving them out keeps them.
+        let base = [
+            ("task", "judge"),
+            ("overlap_k", "3"),
+            ("gold_percent", "5"),
+            ("lease_minutes", "10"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            all
+        };
+        let (status, body) = save(&with(&[
+            ("scorer_strategy", "margin"),
+            ("retrain_every", "25"),
+        ]))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p = db.store.project("shop").await.unwrap().unwrap();
+        assert_eq!(
+            (p.scorer_strategy.as_str(), p.retrain_every),
+            ("margin", 25)
+        );
+        let (_, body) = save(&with(&[("scorer_strategy", "clairvoyant")])).await;
+        assert!(body.contains("scorer_strategy"), "{body}");
+        let (_, body) = save(&with(&[("retrain_every", "-1")])).await;
+        assert!(body.contains("retrain_every"), "{body}");
+        let (status, body) = save(&base).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p = db.store.project("shop").await.unwrap().unwrap();
+        assert_eq!(
+            (p.scorer_strategy.as_str(), p.retrain_every),
+            ("margin", 25)
+        );
+
+        // The page lists the scorer's training runs.
+        let run = relabel::storage::ScorerRun {
+            id: 0,
+            model_version: "ab".repeat(32),
+            labels_used: 123,
+            heldout_accuracy: Some(0.5),
+            heldout_macro_f1: Some(0.4567),
+            temperature: 1.0,
+            train_ms: 2_500,
+            head: Vec::new(),
+            head_config: "{}".into(),
+            created_at: 1_764_000_000_000,
+            complete_pairs: 0,
+        };
+        db.store.record_scorer_run(&p, &run).await.unwrap();
+        let (_, _, html) = call(&st, get_as("/p/shop/settings", &cookie)).await;
+        for shown in [
+            "2025-11-24 16:00 UTC",
+            "123",
+            "0.457",
+            "abababababab",
+            "2.5",
+        ] {
+            assert!(html.contains(shown), "{shown} in {html}");
+        }
+        assert!(!html.contains(r#"id="no-scorer-runs""#));
         db
     })
     .await;

@@ -1,7 +1,8 @@
 //! A project's settings page at `/p/{slug}/settings`, for the project's admins: the
 //! task annotators are asked, overlap k, the gold rate, the lease length, and whether
-//! annotators see which model wrote each CoT candidate. The form is a plain form post
-//! that also works before the page is hydrated.
+//! annotators see which model wrote each CoT candidate; and the active-learning scorer:
+//! its strategy, how often `serve` retrains it, and its newest training runs. The form is
+//! a plain form post that also works before the page is hydrated.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -16,6 +17,19 @@ const TASKS: [(&str, &str); 3] = [
     ("judge", "Judge the label"),
     ("rank", "Rank the CoT candidates"),
     ("judge+rank", "Both: label first, then rank"),
+];
+
+/// The acquisition strategies, as stored and shown.
+const STRATEGIES: [(&str, &str); 6] = [
+    (
+        "hybrid",
+        "Hybrid: model margin and CoT disagreement, spread out (default)",
+    ),
+    ("margin", "Model margin between its two likeliest levels"),
+    ("entropy", "Model entropy"),
+    ("least-confidence", "Model least confidence"),
+    ("committee", "CoT candidates' disagreement"),
+    ("random", "Random (no active learning)"),
 ];
 
 /// The settings page.
@@ -102,7 +116,83 @@ fn SettingsForm(
                 <input type="checkbox" name="reveal_models" id="settings-reveal" value="on" checked=current.reveal_models />
                 " Show annotators which model wrote each CoT candidate (off: blind ranking, no brand bias)"
             </label>
+            <fieldset class="scorer">
+                <legend>"Relevance scorer (active learning)"</legend>
+                <label>
+                    "Which pairs annotators see first"
+                    <select name="scorer_strategy" id="settings-strategy">
+                        {STRATEGIES
+                            .iter()
+                            .map(|(value, text)| {
+                                let selected = current.scorer_strategy.as_deref() == Some(*value);
+                                view! { <option value=*value selected=selected>{*text}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Retrain in the background after this many newly completed pairs (0: never)"
+                    <input type="number" name="retrain_every" id="settings-retrain" min="0" max="1000000" required value=current.retrain_every.unwrap_or(0) />
+                </label>
+            </fieldset>
             <button type="submit" id="save-settings">"Save"</button>
         </ActionForm>
+        <ScorerRuns runs=current.scorer_runs off=current.scorer_off />
+    }
+}
+
+/// The scorer's newest training runs, or why there are none.
+#[component]
+fn ScorerRuns(runs: Vec<crate::types::ScorerRunView>, off: Option<String>) -> impl IntoView {
+    let show = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.3}"));
+    view! {
+        <section class="scorer-runs" id="scorer-runs">
+            <h2>"Scorer training runs"</h2>
+            {off.map(|why| view! { <p class="notice" id="scorer-off">{why}</p> })}
+            {if runs.is_empty() {
+                view! {
+                    <p id="no-scorer-runs">
+                        "No training runs yet: run " <code>"relabel scorer train"</code>
+                        ", or set a retrain interval above."
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <table>
+                        <thead>
+                            <tr>
+                                <th>"Run"</th>
+                                <th>"Finished"</th>
+                                <th>"Labels"</th>
+                                <th>"Held-out macro-F1"</th>
+                                <th>"Held-out accuracy"</th>
+                                <th>"Model"</th>
+                                <th>"Seconds"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {runs
+                                .into_iter()
+                                .map(|run| {
+                                    view! {
+                                        <tr>
+                                            <td>{run.id}</td>
+                                            <td>{run.finished}</td>
+                                            <td>{run.labels_used}</td>
+                                            <td>{show(run.heldout_macro_f1)}</td>
+                                            <td>{show(run.heldout_accuracy)}</td>
+                                            <td><code>{run.model}</code></td>
+                                            <td>{format!("{:.1}", run.seconds)}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
     }
 }

@@ -268,4 +268,37 @@ pub struct SettingsView {
     pub lease_minutes: i64,
     /// Whether annotators see which model wrote each CoT candidate.
     pub reveal_models: bool,
+    /// `serve` retrains the scorer after this many newly completed pairs (0: never).
+    /// Always set when read; `None` in a change keeps the current value.
+    #[serde(default)]
+    pub retrain_every: Option<i64>,
+    /// The acquisition strategy that fills the queue's priorities. Always set when read;
+    /// `None` in a change keeps the current value.
+    #[serde(default)]
+    pub scorer_strategy: Option<String>,
+    /// The scorer's newest training runs, newest first (read only).
+    #[serde(default)]
+    pub scorer_runs: Vec<ScorerRunView>,
+    /// Why the scorer is off on this server (no weights installed); `None` when it is on.
+    #[serde(default)]
+    pub scorer_off: Option<String>,
+}
+
+/// One training run of a project's scorer, as the settings page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScorerRunView {
+    /// The run's id.
+    pub id: i64,
+    /// When it finished, as `YYYY-MM-DD HH:MM UTC`.
+    pub finished: String,
+    /// Labelled pairs it learned from.
+    pub labels_used: i64,
+    /// Macro-F1 on the held-out share.
+    pub heldout_macro_f1: Option<f64>,
+    /// Accuracy on the held-out share.
+    pub heldout_accuracy: Option<f64>,
+    /// The first 12 hex digits of the encoder's version.
+    pub model: String,
+    /// Training time in seconds.
+    pub seconds: f64,
 }

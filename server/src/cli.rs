@@ -96,8 +96,9 @@ pub struct ScoreArgs {
     pub common: ScorerArgs,
     /// How to rank: random, entropy, margin, least-confidence, committee or hybrid
     /// (head margin 0.8, committee disagreement 0.2, diversity within the batch).
-    #[arg(long, default_value = "hybrid")]
-    pub strategy: String,
+    /// Default: the project's setting (hybrid unless an admin changed it).
+    #[arg(long)]
+    pub strategy: Option<String>,
 }
 
 /// `relabel bench`.
@@ -227,6 +228,10 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure: turn on when serving behind HTTPS.
     #[arg(long, env = "RELABEL_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Seconds between checks for projects whose scorer is due a background retrain
+    /// (a project turns it on with "retrain every N completed pairs" in its settings).
+    #[arg(long, env = "RELABEL_RETRAIN_CHECK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retrain_check_seconds: u64,
 }
 
 /// What to import.
@@ -475,10 +480,13 @@ async fn scorer(store: &SharedStore, command: ScorerCommand) -> anyhow::Result<(
             );
         }
         ScorerCommand::Score(args) => {
-            let strategy = relabel_models::acquisition::StrategyKind::parse(&args.strategy)
-                .map(relabel_models::acquisition::Strategy::of)
-                .with_context(|| format!("--strategy: unknown strategy {:?}", args.strategy))?;
             let project = project_or_fail(store, &args.common.project).await?;
+            let strategy = match &args.strategy {
+                None => crate::scorer::project_strategy(&project),
+                Some(name) => relabel_models::acquisition::StrategyKind::parse(name)
+                    .map(relabel_models::acquisition::Strategy::of)
+                    .with_context(|| format!("--strategy: unknown strategy {name:?}"))?,
+            };
             let encoder = load_encoder(args.common.model_dir).await?;
             let report =
                 crate::scorer::score(store.as_ref(), &project, encoder, &strategy, |line| {
@@ -544,14 +552,42 @@ fn write_demo_pairs(path: &std::path::Path, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
-    match relabel_models::encoder::missing_weights(&relabel_models::encoder::default_dir()) {
-        Some(why) => tracing::warn!("{why}"),
-        None => tracing::info!(
-            "the relevance scorer's model is installed in {}",
-            relabel_models::encoder::default_dir().display()
-        ),
+/// Aborts a background task when `serve` returns.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
+}
+
+async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
+    // Without weights the server runs as before and says how to turn the scorer on; with
+    // them, a background task retrains the projects that ask for it.
+    let retrain = match relabel_models::encoder::missing_weights(
+        &relabel_models::encoder::default_dir(),
+    ) {
+        Some(why) => {
+            tracing::warn!("{why}");
+            None
+        }
+        None => {
+            tracing::info!(
+                "the relevance scorer's model is installed in {}; checking for due retrains every {} s",
+                relabel_models::encoder::default_dir().display(),
+                args.retrain_check_seconds
+            );
+            let store = store.clone();
+            let every = std::time::Duration::from_secs(args.retrain_check_seconds);
+            Some(tokio::spawn(async move {
+                match load_encoder(None).await {
+                    Ok(encoder) => crate::scorer::retrain_loop(store, encoder, every).await,
+                    Err(e) => tracing::warn!("the relevance scorer is off: {e:#}"),
+                }
+            }))
+        }
+    };
+    let _stop_retrain = retrain.map(|task| task.abort_handle()).map(AbortOnDrop);
     let mut state = AppState::new(store.clone(), &args.site_root);
     state.secure_cookies = args.secure_cookies;
     web::serve(state, args.addr).await

@@ -216,6 +216,10 @@ pub struct Project {
     pub lease_seconds: i64,
     /// Whether annotators see which model wrote each CoT candidate.
     pub reveal_models: bool,
+    /// `serve` retrains the scorer after this many newly completed pairs (0: never).
+    pub retrain_every: i64,
+    /// The acquisition strategy that fills the queue's priorities.
+    pub scorer_strategy: String,
 }
 
 /// What a project's admins may change after creation.
@@ -231,6 +235,12 @@ pub struct ProjectSettings {
     pub lease_seconds: i64,
     /// Whether annotators see which model wrote each CoT candidate.
     pub reveal_models: bool,
+    /// `serve` retrains the scorer after this many newly completed pairs (0: never;
+    /// at most 1,000,000).
+    pub retrain_every: i64,
+    /// The acquisition strategy that fills the queue's priorities (random, entropy,
+    /// margin, least-confidence, committee or hybrid).
+    pub scorer_strategy: String,
 }
 
 impl ProjectSettings {
@@ -242,6 +252,8 @@ impl ProjectSettings {
             gold_rate: project.gold_rate,
             lease_seconds: project.lease_seconds,
             reveal_models: project.reveal_models,
+            retrain_every: project.retrain_every,
+            scorer_strategy: project.scorer_strategy.clone(),
         }
     }
 
@@ -263,6 +275,21 @@ impl ProjectSettings {
             return Err(format!(
                 "lease_seconds: {} must be between 60 (1 minute) and 86400 (24 hours)",
                 self.lease_seconds
+            ));
+        }
+        if !(0..=1_000_000).contains(&self.retrain_every) {
+            return Err(format!(
+                "retrain_every: {} must be between 0 (never) and 1000000",
+                self.retrain_every
+            ));
+        }
+        if relabel_models::acquisition::StrategyKind::parse(&self.scorer_strategy).is_none() {
+            return Err(format!(
+                "scorer_strategy: {:?} is not one of {}",
+                self.scorer_strategy,
+                relabel_models::acquisition::StrategyKind::ALL
+                    .map(|k| k.name())
+                    .join(", ")
             ));
         }
         Ok(())

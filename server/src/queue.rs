@@ -333,6 +333,8 @@ mod tests {
             gold_rate: 0.05,
             lease_seconds: 600,
             reveal_models: false,
+            retrain_every: 0,
+            scorer_strategy: "hybrid".to_owned(),
         }
     }
 

@@ -21,6 +21,9 @@ use crate::storage::{ScorerRun, Store, StoreError};
 const PAGE: i64 = 500;
 /// Texts per encoder batch.
 const BATCH: usize = 32;
+/// The batch the hybrid strategy spreads out: these many pairs, chosen by k-center greedy
+/// among the best-scored `diversity_pool` times as many, go first in the queue.
+pub const NEXT_BATCH: usize = 50;
 
 /// Why the scorer could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +49,8 @@ pub struct ScoreReport {
     pub seconds: f64,
 }
 
-/// The text an item is embedded from.
-fn item_text(pair: &ExportPair) -> String {
+/// The text an item is embedded from (its query is embedded as it is).
+pub fn item_text(pair: &ExportPair) -> String {
     features::item_text(&pair.item_title, &pair.category, &attributes(pair))
 }
 
@@ -179,6 +182,7 @@ pub async fn train(
     mut progress: impl FnMut(&str),
 ) -> Result<ScorerRun, ScorerFailure> {
     let started = Instant::now();
+    let complete_pairs = store.complete_pairs(project).await?;
     let vocabulary = vocabulary(store, project).await?;
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
     let mut after = 0;
@@ -232,13 +236,26 @@ pub async fn train(
         head: weights,
         head_config: config,
         created_at: now_ms(),
+        complete_pairs,
     };
     run.id = store.record_scorer_run(project, &run).await?;
     Ok(run)
 }
 
+/// A well-scored pair kept for the hybrid's next batch: id, priority, reason, what the
+/// acquisition saw, and its query and item embeddings end to end.
+type Best = (i64, f64, String, Candidate, Vec<f32>);
+
+/// Keeps the `n` best-scored pairs (ties: lower id first).
+fn keep_best(best: &mut Vec<Best>, n: usize) {
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    best.truncate(n);
+}
+
 /// Scores every pair of the project that has no gold or final label with the newest
-/// head and `strategy`, and writes each one's priority and reason.
+/// head and `strategy`, and writes each one's priority (0 to 1) and reason. The hybrid
+/// strategy then picks the next [`NEXT_BATCH`] pairs by k-center greedy among the best
+/// `diversity_pool` times as many and lifts them above the rest (1 to 2), in pick order.
 pub async fn score(
     store: &dyn Store,
     project: &Project,
@@ -270,6 +287,11 @@ pub async fn score(
     let vocabulary = vocabulary(store, project).await?;
     let level = |label: &str| project.scale_labels.iter().position(|l| l == label);
     let (mut scored, mut embedded, mut after) = (0, 0, 0);
+    // The hybrid spreads its next batch out (k-center greedy over the pairs' embeddings)
+    // among the best-scored pairs, kept here as the pages go by.
+    let diverse = strategy.kind == acquisition::StrategyKind::Hybrid && strategy.diversity_pool > 1;
+    let window = strategy.diversity_pool.max(1) * NEXT_BATCH;
+    let mut best: Vec<Best> = Vec::new();
     loop {
         let page = store.export_page(project, after, PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -284,13 +306,18 @@ pub async fn score(
         let (rows, new) = page_rows(store, &encoder, &vocabulary, &open).await?;
         embedded += new;
         let model = head.clone();
-        let probs = tokio::task::spawn_blocking(move || model.predict(&rows))
-            .await
-            .map_err(|e| ScorerFailure::Unusable(format!("the scoring thread failed: {e}")))??;
+        let (probs, rows) = tokio::task::spawn_blocking(move || {
+            let probs = model.predict(&rows);
+            (probs, rows)
+        })
+        .await
+        .map_err(|e| ScorerFailure::Unusable(format!("the scoring thread failed: {e}")))?;
+        let probs = probs?;
         let priorities: Vec<(i64, f64, String)> = open
             .iter()
             .zip(probs)
-            .map(|(p, probs)| {
+            .zip(&rows)
+            .map(|((p, probs), row)| {
                 let mut groups = vec![p.band.clone()];
                 groups.extend(p.tags.iter().cloned());
                 let candidate = Candidate {
@@ -303,16 +330,47 @@ pub async fn score(
                     groups,
                 };
                 let priority = acquisition::score(strategy, &candidate);
-                (
-                    p.pair_id,
-                    priority,
-                    acquisition::explain(&candidate, &project.scale_labels),
-                )
+                let reason = acquisition::explain(&candidate, &project.scale_labels);
+                if diverse {
+                    // The row starts with the query's and the item's embeddings.
+                    let pair_vector = row[..2 * encoder.dim()].to_vec();
+                    best.push((p.pair_id, priority, reason.clone(), candidate, pair_vector));
+                }
+                (p.pair_id, priority, reason)
             })
             .collect();
         store.set_priorities(project, &priorities).await?;
         scored += priorities.len();
+        if best.len() >= 2 * window {
+            keep_best(&mut best, window);
+        }
         progress(&format!("scored pairs up to id {after}: {scored} so far"));
+    }
+    if diverse && !best.is_empty() {
+        keep_best(&mut best, window);
+        let (pool, vectors): (Vec<Candidate>, Vec<Vec<f32>>) = best
+            .iter()
+            .map(|(_, _, _, c, v)| (c.clone(), v.clone()))
+            .unzip();
+        let picked = acquisition::select(strategy, &pool, &vectors, NEXT_BATCH, run.id as u64);
+        let n = picked.len();
+        // Above every other priority (those are at most 1), in the order picked.
+        let first: Vec<(i64, f64, String)> = picked
+            .iter()
+            .enumerate()
+            .map(|(rank, &i)| {
+                let (id, _, reason, _, _) = &best[i];
+                (
+                    *id,
+                    1.0 + (n - rank) as f64 / n as f64,
+                    format!(
+                        "{reason}; in the next batch of {n}, spread out among the {} most uncertain",
+                        best.len()
+                    ),
+                )
+            })
+            .collect();
+        store.set_priorities(project, &first).await?;
     }
     Ok(ScoreReport {
         run_id: run.id,
@@ -320,4 +378,108 @@ pub async fn score(
         embedded,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The strategy a project chose in its settings (hybrid when the stored name is unknown).
+pub fn project_strategy(project: &Project) -> Strategy {
+    Strategy::of(
+        acquisition::StrategyKind::parse(&project.scorer_strategy)
+            .unwrap_or(acquisition::StrategyKind::Hybrid),
+    )
+}
+
+/// What a background retrain did.
+#[derive(Debug, Clone)]
+pub struct Retrained {
+    /// The new run.
+    pub run: ScorerRun,
+    /// The scoring pass that followed it.
+    pub scored: ScoreReport,
+}
+
+/// Trains the project's head and re-scores its pairs when the project asks for
+/// background retraining (`retrain_every` > 0) and at least that many pairs were
+/// completed since the newest run (or since the start, before any run). `None` when no
+/// retrain is due.
+pub async fn retrain_if_due(
+    store: &dyn Store,
+    project: &Project,
+    encoder: &Arc<Encoder>,
+) -> Result<Option<Retrained>, ScorerFailure> {
+    if project.retrain_every <= 0 {
+        return Ok(None);
+    }
+    let complete = store.complete_pairs(project).await?;
+    let last = store
+        .scorer_runs(project, 1, false)
+        .await?
+        .first()
+        .map_or(0, |run| run.complete_pairs);
+    if complete - last < project.retrain_every {
+        return Ok(None);
+    }
+    let run = train(
+        store,
+        project,
+        encoder.clone(),
+        TrainOptions::default(),
+        |_| {},
+    )
+    .await?;
+    let scored = score(
+        store,
+        project,
+        encoder.clone(),
+        &project_strategy(project),
+        |_| {},
+    )
+    .await?;
+    Ok(Some(Retrained { run, scored }))
+}
+
+/// `serve`'s background retrain: every `every`, each project that is due
+/// ([`retrain_if_due`]) gets a new head and fresh priorities, one project at a time. The
+/// model work runs on blocking threads, so requests are never held up; a failure is
+/// logged and tried again at the next check. Runs until the task is dropped.
+pub async fn retrain_loop(
+    store: crate::storage::SharedStore,
+    encoder: Arc<Encoder>,
+    every: std::time::Duration,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let projects = match store.list_projects().await {
+            Ok(projects) => projects,
+            Err(e) => {
+                tracing::warn!("background retrain: cannot list projects: {e}");
+                continue;
+            }
+        };
+        for summary in projects {
+            let project = match store.project(&summary.slug).await {
+                Ok(Some(project)) if project.retrain_every > 0 => project,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!("background retrain of {}: {e}", summary.slug);
+                    continue;
+                }
+            };
+            match retrain_if_due(store.as_ref(), &project, &encoder).await {
+                Ok(None) => {}
+                Ok(Some(done)) => tracing::info!(
+                    "background retrain of {}: run {} on {} labels (held-out macro-F1 {}), {} pairs re-scored",
+                    project.slug,
+                    done.run.id,
+                    done.run.labels_used,
+                    done.run
+                        .heldout_macro_f1
+                        .map_or_else(|| "-".to_owned(), |f| format!("{f:.3}")),
+                    done.scored.scored
+                ),
+                Err(e) => tracing::warn!("background retrain of {}: {e}", project.slug),
+            }
+        }
+    }
 }

@@ -310,6 +310,9 @@ pub trait Store: Send + Sync {
         project: &Project,
         priorities: &[(i64, f64, String)],
     ) -> Result<(), StoreError>;
+    /// Pairs of the project that are complete: all `overlap_k` judgments in, or
+    /// adjudicated. The background retrain counts new ones with it.
+    async fn complete_pairs(&self, project: &Project) -> Result<i64, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
 }
@@ -337,6 +340,8 @@ pub struct ScorerRun {
     pub head_config: String,
     /// When it finished (epoch ms).
     pub created_at: i64,
+    /// Complete pairs of the project when it started ([`Store::complete_pairs`]).
+    pub complete_pairs: i64,
 }
 
 /// A stored account.

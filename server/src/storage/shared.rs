@@ -61,7 +61,8 @@ macro_rules! impl_store {
 
         const USER_COLUMNS: &str = "id, name, password_hash, disabled";
         const PROJECT_COLUMNS: &str =
-            "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models";
+            "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models, \
+             retrain_every, scorer_strategy";
 
         /// Records who did what to which object, inside the change's own transaction.
         async fn audit(
@@ -147,6 +148,8 @@ macro_rules! impl_store {
                 gold_rate: row.try_get("gold_rate")?,
                 lease_seconds: row.try_get("lease_seconds")?,
                 reveal_models: row.try_get("reveal_models")?,
+                retrain_every: row.try_get("retrain_every")?,
+                scorer_strategy: row.try_get("scorer_strategy")?,
             })
         }
 
@@ -176,12 +179,11 @@ macro_rules! impl_store {
                 let labels: Vec<String> =
                     new.scale.labels().iter().map(|l| (*l).to_owned()).collect();
                 let mut tx = self.begin_write().await?;
-                let row = sqlx::query(
+                let row = sqlx::query(&format!(
                     "INSERT INTO projects (slug, name, scale, scale_labels, overlap_k, task, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     RETURNING id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, \
-                       reveal_models",
-                )
+                     RETURNING {PROJECT_COLUMNS}",
+                ))
                 .bind(&new.slug)
                 .bind(&new.name)
                 .bind(new.scale.name())
@@ -989,7 +991,8 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "UPDATE projects SET task = $1, overlap_k = $2, gold_rate = $3, \
-                       lease_seconds = $4, reveal_models = $5 WHERE id = $6 RETURNING {PROJECT_COLUMNS}"
+                       lease_seconds = $4, reveal_models = $5, retrain_every = $6, scorer_strategy = $7 \
+                     WHERE id = $8 RETURNING {PROJECT_COLUMNS}"
                 );
                 let row = sqlx::query(&sql)
                     .bind(settings.task.as_str())
@@ -997,6 +1000,8 @@ macro_rules! impl_store {
                     .bind(settings.gold_rate)
                     .bind(settings.lease_seconds)
                     .bind(settings.reveal_models)
+                    .bind(settings.retrain_every)
+                    .bind(&settings.scorer_strategy)
                     .bind(project.id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -1281,8 +1286,8 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO scorer_runs (project_id, model_version, labels_used, heldout_accuracy, \
-                       heldout_macro_f1, temperature, train_ms, head, head_config, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                       heldout_macro_f1, temperature, train_ms, head, head_config, created_at, complete_pairs) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 )
                 .bind(project.id)
                 .bind(&run.model_version)
@@ -1294,6 +1299,7 @@ macro_rules! impl_store {
                 .bind(&run.head)
                 .bind(&run.head_config)
                 .bind(run.created_at)
+                .bind(run.complete_pairs)
                 .fetch_one(&mut *tx)
                 .await?;
                 audit(&mut tx, None, "scorer.train", "project", project.id, &serde_json::json!({
@@ -1315,7 +1321,7 @@ macro_rules! impl_store {
                 let head = if with_head { "head" } else { "NULL AS head" };
                 let rows = sqlx::query(&format!(
                     "SELECT id, model_version, labels_used, heldout_accuracy, heldout_macro_f1, \
-                       temperature, train_ms, {head}, head_config, created_at \
+                       temperature, train_ms, {head}, head_config, created_at, complete_pairs \
                      FROM scorer_runs WHERE project_id = $1 ORDER BY id DESC LIMIT $2"
                 ))
                 .bind(project.id)
@@ -1335,6 +1341,7 @@ macro_rules! impl_store {
                             head: row.try_get::<Option<Vec<u8>>, _>("head")?.unwrap_or_default(),
                             head_config: row.try_get("head_config")?,
                             created_at: row.try_get("created_at")?,
+                            complete_pairs: row.try_get("complete_pairs")?,
                         })
                     })
                     .collect()
@@ -1346,19 +1353,33 @@ macro_rules! impl_store {
                 priorities: &[(i64, f64, String)],
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                for (pair_id, priority, reason) in priorities {
-                    sqlx::query(
-                        "UPDATE pairs SET priority = $1, priority_reason = $2 WHERE id = $3 AND project_id = $4",
-                    )
-                    .bind(priority)
-                    .bind(reason)
-                    .bind(pair_id)
-                    .bind(project.id)
-                    .execute(&mut *tx)
-                    .await?;
+                // One statement per chunk, not per pair: a million-pair re-score is a few
+                // hundred statements.
+                for chunk in priorities.chunks(rows_per_statement(3) - 1) {
+                    let mut qb = QueryBuilder::<$db>::new("WITH v (id, priority, reason) AS (");
+                    qb.push_values(chunk, |mut row, (pair_id, priority, reason)| {
+                        row.push_bind(*pair_id).push_bind(*priority).push_bind(reason.as_str());
+                    });
+                    qb.push(
+                        ") UPDATE pairs SET priority = v.priority, priority_reason = v.reason \
+                         FROM v WHERE pairs.id = v.id AND pairs.project_id = ",
+                    );
+                    qb.push_bind(project.id);
+                    qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn complete_pairs(&self, project: &Project) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pairs p WHERE p.project_id = $1 AND (p.judgment_count >= $2 \
+                       OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id))",
+                )
+                .bind(project.id)
+                .bind(project.overlap_k)
+                .fetch_one(&self.pool)
+                .await?)
             }
 
             async fn close(&self) {

@@ -131,6 +131,24 @@ impl StoreBackend {
             .map_err(backend_error)?;
         Ok((user, project))
     }
+
+    /// The settings page's view of a project: its settings and its scorer's newest runs.
+    async fn settings_with_runs(
+        &self,
+        project: &crate::domain::Project,
+    ) -> Result<SettingsView, BackendError> {
+        let mut view = settings_view(&ProjectSettings::of(project));
+        view.scorer_runs = self
+            .0
+            .store
+            .scorer_runs(project, 10, false)
+            .await
+            .map_err(|e| backend_error(e.into()))?
+            .iter()
+            .map(scorer_run_view)
+            .collect();
+        Ok(view)
+    }
 }
 
 /// Every role that may read a project's guideline.
@@ -358,7 +376,7 @@ impl Backend for StoreBackend {
 
     async fn settings(&self, request: &Parts, slug: String) -> Result<SettingsView, BackendError> {
         let (_, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
-        Ok(settings_view(&ProjectSettings::of(&project)))
+        self.settings_with_runs(&project).await
     }
 
     async fn update_settings(
@@ -379,6 +397,10 @@ impl Backend for StoreBackend {
             gold_rate: view.gold_percent / 100.0,
             lease_seconds: view.lease_minutes.saturating_mul(60),
             reveal_models: view.reveal_models,
+            retrain_every: view.retrain_every.unwrap_or(project.retrain_every),
+            scorer_strategy: view
+                .scorer_strategy
+                .unwrap_or_else(|| project.scorer_strategy.clone()),
         };
         settings.validate().map_err(BackendError::Refused)?;
         let updated = self
@@ -387,7 +409,7 @@ impl Backend for StoreBackend {
             .update_project_settings(&project, &settings, Some(user.id))
             .await
             .map_err(|e| backend_error(e.into()))?;
-        Ok(settings_view(&ProjectSettings::of(&updated)))
+        self.settings_with_runs(&updated).await
     }
 
     async fn revoke_role(
@@ -405,7 +427,7 @@ impl Backend for StoreBackend {
     }
 }
 
-/// Settings as the settings page shows them (percent and minutes).
+/// Settings as the settings page shows them (percent and minutes), without the runs.
 fn settings_view(settings: &ProjectSettings) -> SettingsView {
     SettingsView {
         task: settings.task.as_str().to_owned(),
@@ -413,6 +435,40 @@ fn settings_view(settings: &ProjectSettings) -> SettingsView {
         gold_percent: (settings.gold_rate * 1000.0).round() / 10.0,
         lease_minutes: settings.lease_seconds / 60,
         reveal_models: settings.reveal_models,
+        retrain_every: Some(settings.retrain_every),
+        scorer_strategy: Some(settings.scorer_strategy.clone()),
+        scorer_runs: Vec::new(),
+        scorer_off: relabel_models::encoder::missing_weights(
+            &relabel_models::encoder::default_dir(),
+        ),
+    }
+}
+
+/// A scorer run as the settings page lists it.
+fn scorer_run_view(run: &crate::storage::ScorerRun) -> relabel_frontend::types::ScorerRunView {
+    let finished =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(run.created_at) * 1_000_000)
+            .map_or_else(
+                |_| run.created_at.to_string(),
+                |t| {
+                    format!(
+                        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                        t.year(),
+                        u8::from(t.month()),
+                        t.day(),
+                        t.hour(),
+                        t.minute()
+                    )
+                },
+            );
+    relabel_frontend::types::ScorerRunView {
+        id: run.id,
+        finished,
+        labels_used: run.labels_used,
+        heldout_macro_f1: run.heldout_macro_f1,
+        heldout_accuracy: run.heldout_accuracy,
+        model: run.model_version.chars().take(12).collect(),
+        seconds: run.train_ms as f64 / 1000.0,
     }
 }
 

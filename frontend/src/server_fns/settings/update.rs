@@ -1,12 +1,17 @@
 //! Changes a project's settings.
 
+#![allow(
+    clippy::too_many_arguments,
+    reason = "a plain form post: one argument per form field, here and in the generated client"
+)]
+
 use leptos::prelude::*;
 
 use crate::error::AppFnError;
 use crate::types::SettingsView;
 
 /// Changes the project's settings; a plain form post works too (an unchecked
-/// `reveal_models` box sends nothing).
+/// `reveal_models` box sends nothing). The scorer fields, when absent, keep their values.
 #[server(prefix = "/rpc", endpoint = "settings/update")]
 pub async fn update_settings(
     slug: String,
@@ -15,6 +20,8 @@ pub async fn update_settings(
     gold_percent: f64,
     lease_minutes: i64,
     reveal_models: Option<String>,
+    retrain_every: Option<i64>,
+    scorer_strategy: Option<String>,
 ) -> Result<SettingsView, AppFnError> {
     let (backend, parts) = crate::error::server_context()?;
     let settings = SettingsView {
@@ -23,6 +30,10 @@ pub async fn update_settings(
         gold_percent,
         lease_minutes,
         reveal_models: reveal_models.is_some_and(|v| v != "false"),
+        retrain_every,
+        scorer_strategy,
+        scorer_runs: Vec::new(),
+        scorer_off: None,
     };
     Ok(backend.update_settings(&parts, slug, settings).await?)
 }
