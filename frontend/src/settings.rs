@@ -78,6 +78,16 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
+/// A select's options, `(stored value, shown text)`, with `current` selected.
+fn options(list: &'static [(&'static str, &'static str)], current: &str) -> impl IntoView + use<> {
+    list.iter()
+        .map(|(value, text)| {
+            let selected = current == *value;
+            view! { <option value=*value selected=selected>{*text}</option> }
+        })
+        .collect_view()
+}
+
 /// The form, filled with the current settings.
 #[component]
 fn SettingsForm(
@@ -91,13 +101,7 @@ fn SettingsForm(
             <label>
                 "Task for pairs that do not set their own"
                 <select name="task" id="settings-task">
-                    {TASKS
-                        .iter()
-                        .map(|(value, text)| {
-                            let selected = current.task == *value;
-                            view! { <option value=*value selected=selected>{*text}</option> }
-                        })
-                        .collect_view()}
+                    {options(&TASKS, &current.task)}
                 </select>
             </label>
             <label>
@@ -121,13 +125,7 @@ fn SettingsForm(
                 <label>
                     "Which pairs annotators see first"
                     <select name="scorer_strategy" id="settings-strategy">
-                        {STRATEGIES
-                            .iter()
-                            .map(|(value, text)| {
-                                let selected = current.scorer_strategy.as_deref() == Some(*value);
-                                view! { <option value=*value selected=selected>{*text}</option> }
-                            })
-                            .collect_view()}
+                        {options(&STRATEGIES, current.scorer_strategy.as_deref().unwrap_or("hybrid"))}
                     </select>
                 </label>
                 <label>
