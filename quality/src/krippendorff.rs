@@ -124,6 +124,63 @@ pub fn krippendorff_alpha(data: &ReliabilityData, metric: Metric) -> Option<f64>
     (expected > 0.0 && alpha.is_finite()).then_some(alpha)
 }
 
+/// Each unit's own alpha, `1 - D_o(u) / D_e`: the unit's observed disagreement (the mean
+/// distance over its ordered pairs of ratings) against the whole data's expected
+/// disagreement. It says which units pull alpha down: weighting each pairable unit by its
+/// number of ratings `m_u`, `sum_u m_u (1 - alpha_u) / n = 1 - alpha`.
+///
+/// A unit with fewer than two ratings gets `None`, and so does every unit where alpha
+/// itself is undefined (no pairable unit, or no expected disagreement).
+#[must_use]
+pub fn unit_alphas(data: &ReliabilityData, metric: Metric) -> Vec<Option<f64>> {
+    let coincidences = Coincidences::new(data);
+    if coincidences.values.len() < 2 {
+        return vec![None; data.units.len()];
+    }
+    let positions = match metric {
+        Metric::Nominal => None,
+        Metric::Ordinal => Some(coincidences.ordinal_positions()),
+        Metric::Interval => Some(coincidences.interval_positions()),
+    };
+    let expected = match &positions {
+        None => coincidences.nominal_sums().1,
+        Some(positions) => coincidences.squared_distance_sums(positions).1,
+    };
+    let n = coincidences.total;
+    let expected = expected / (n * (n - 1.0));
+    if expected <= 0.0 || !expected.is_finite() {
+        return vec![None; data.units.len()];
+    }
+    let category = |value: &f64| match coincidences
+        .values
+        .binary_search_by(|probe| probe.total_cmp(value))
+    {
+        Ok(c) | Err(c) => c,
+    };
+    let distance = |c: usize, k: usize| match &positions {
+        None => f64::from(u8::from(c != k)),
+        Some(p) => (p[c] - p[k]).powi(2),
+    };
+    data.units
+        .iter()
+        .map(|unit| {
+            let m = unit.len();
+            if m < 2 {
+                return None;
+            }
+            let categories: Vec<usize> = unit.iter().map(category).collect();
+            let mut sum = 0.0;
+            for (i, &c) in categories.iter().enumerate() {
+                for &k in &categories[i + 1..] {
+                    sum += 2.0 * distance(c, k);
+                }
+            }
+            let observed = sum / (m * (m - 1)) as f64;
+            Some(1.0 - observed / expected)
+        })
+        .collect()
+}
+
 /// The coincidence matrix `o_ck` of the pairable values with its marginals `n_c`.
 struct Coincidences {
     /// The distinct pairable values, ascending; category `c` is `values[c]`.
@@ -272,6 +329,41 @@ mod tests {
 
     fn alpha(metric: Metric) -> f64 {
         krippendorff_alpha(&krippendorff_2011(), metric).expect("alpha is defined")
+    }
+
+    #[test]
+    fn unit_alphas_average_back_to_alpha() {
+        let data = krippendorff_2011();
+        for metric in [Metric::Nominal, Metric::Ordinal, Metric::Interval] {
+            let units = unit_alphas(&data, metric);
+            assert_eq!(units.len(), 12);
+            // Unit 12 has a single rating; units 1-4 and 7-9 agree perfectly.
+            assert_eq!(units[11], None);
+            assert!((units[0].unwrap() - 1.0).abs() < 1e-12);
+            let (mut weighted, mut n) = (0.0, 0.0);
+            for (unit, value) in data.units.iter().zip(&units) {
+                if let Some(a) = value {
+                    weighted += unit.len() as f64 * (1.0 - a);
+                    n += unit.len() as f64;
+                }
+            }
+            let overall = krippendorff_alpha(&data, metric).unwrap();
+            assert!(
+                (1.0 - weighted / n - overall).abs() < 1e-9,
+                "{metric:?}: {} vs {overall}",
+                1.0 - weighted / n
+            );
+            // Unit 6 (ratings 1 2 3 4) disagrees most: it is the lowest.
+            let lowest = units
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.map(|a| (i, a)))
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .unwrap();
+            assert_eq!(lowest.0, 5, "{metric:?}");
+        }
+        let same = ReliabilityData::from_units(&[[Some(1.0), Some(1.0)]]).unwrap();
+        assert_eq!(unit_alphas(&same, Metric::Ordinal), vec![None]);
     }
 
     #[test]

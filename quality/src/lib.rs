@@ -35,4 +35,4 @@ pub use cohen::{Weights, cohen_kappa, cohen_kappa_from_table};
 pub use error::AgreementError;
 pub use fleiss::fleiss_kappa;
 pub use kendall::{kendall_tau_b, kendall_w};
-pub use krippendorff::{Metric, ReliabilityData, krippendorff_alpha};
+pub use krippendorff::{Metric, ReliabilityData, krippendorff_alpha, unit_alphas};
