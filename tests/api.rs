@@ -615,3 +615,240 @@ async fn random_rankings_with_ties_round_trip_through_storage() {
     })
     .await;
 }
+
+/// Exports `format` of `project` to a string.
+async fn export_text(
+    db: &TestDb,
+    project: &relabel::domain::Project,
+    format: relabel::export::ExportFormat,
+) -> String {
+    let mut out: Vec<u8> = Vec::new();
+    relabel::export::export(
+        db.store.as_ref(),
+        project,
+        &relabel::export::ExportOptions::new(format),
+        relabel::export::Output::One(&mut out),
+    )
+    .await
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn a_reviewer_decides_a_split_pair_and_the_exports_use_the_decision() {
+    use relabel::export::ExportFormat;
+    use relabel::queue::{self, JudgmentInput};
+    each_backend(|db: TestDb| async move {
+        let state = setup(&db).await;
+        let store = &db.store;
+        let shop = store.project("shop").await.unwrap().unwrap();
+        // A pair whose three CoT candidates reach L1, L3 and L4, judged L1, L3 and L4.
+        let candidate = |label: &str| CotRecord {
+            model: "secret-model".into(),
+            text: format!("so {label}"),
+            steps: vec![format!("so {label}")],
+            label: Some(label.into()),
+        };
+        let record = PairRecord {
+            query: "split query".into(),
+            query_frequency: Some(5),
+            item: ItemRecord {
+                id: "sku-split".into(),
+                title: "Split Item".into(),
+                category: vec![],
+                attributes: Default::default(),
+                price: None,
+                images: vec![],
+                description: None,
+            },
+            cot: vec![candidate("L1"), candidate("L3"), candidate("L4")],
+            gold_label: None,
+            tags: vec![],
+            task: None,
+        };
+        import_records(store.as_ref(), &shop, &[record], "test")
+            .await
+            .unwrap();
+        let mut split = None;
+        for (i, label) in ["L1", "L3", "L4"].into_iter().enumerate() {
+            let user = store
+                .create_user(&format!("judge{i}"), "$argon2id$unused")
+                .await
+                .unwrap();
+            let claim = loop {
+                let claim = queue::next_pair(store.as_ref(), &shop, user)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let view = store
+                    .pair_view(&shop, claim.pair_id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if view.query == "split query" {
+                    break claim;
+                }
+                store
+                    .skip_pair(&shop, user, claim.pair_id, None, relabel::domain::now_ms())
+                    .await
+                    .unwrap();
+            };
+            split = Some(claim.pair_id);
+            let input = JudgmentInput {
+                pair_id: claim.pair_id,
+                lease_id: Some(claim.lease_id),
+                label: Some(label.into()),
+                rules: vec![],
+                rationale: Some(format!("judge {i} says {label}")),
+                duration_ms: Some(1_000),
+                guideline_version_id: None,
+                idempotency_key: format!("split-{i}"),
+                ranking: None,
+            };
+            queue::submit(store.as_ref(), &shop, user, &input, false)
+                .await
+                .unwrap();
+        }
+        let pair_id = split.unwrap();
+        let labels = export_text(&db, &shop, ExportFormat::Labels).await;
+        assert!(
+            !labels
+                .lines()
+                .any(|l| l.starts_with(&format!("{pair_id},"))),
+            "a split pair has no final label yet: {labels}"
+        );
+
+        // Annotators cannot see the queue; the reviewer can, with the reasons.
+        let ana = login(&state, "ana").await;
+        let rev = login(&state, "rev").await;
+        let refused = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/review",
+            Some(&ana),
+            None,
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let queue_now = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/review",
+            Some(&rev),
+            None,
+        )
+        .await;
+        assert_eq!(queue_now.status, StatusCode::OK, "{}", queue_now.json);
+        assert_eq!(queue_now.json["total"], 1, "{}", queue_now.json);
+        let entry = &queue_now.json["pairs"][0];
+        assert_eq!(entry["pair_id"], pair_id);
+        assert_eq!(entry["labels"], json!(["L1", "L3", "L4"]));
+        assert_eq!(entry["item_title"], "Split Item");
+        assert_eq!(entry["query"], "split query");
+        let kinds: Vec<&str> = entry["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        assert!(kinds.contains(&"spread"), "{kinds:?}");
+        let bad = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/review?limit=0",
+            Some(&rev),
+            None,
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+        // The pair as the reviewer sees it: every judgment with its rationale, the CoT
+        // candidates with their models named.
+        let uri = format!("/api/v1/projects/shop/review/{pair_id}");
+        let shown = send(&state, "GET", &uri, Some(&rev), None).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.json);
+        let judgments = shown.json["judgments"].as_array().unwrap();
+        assert_eq!(judgments.len(), 3);
+        assert_eq!(judgments[1]["rationale"], "judge 1 says L3");
+        assert_eq!(shown.json["pair"]["cot"][0]["model"], "secret-model");
+        assert_eq!(shown.json["decisions"], json!([]));
+
+        // A label off the scale is refused and names the field; a good one is stored.
+        let off = send(
+            &state,
+            "POST",
+            &uri,
+            Some(&rev),
+            Some(json!({ "label": "L9" })),
+        )
+        .await;
+        assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            off.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("label:")
+        );
+        let unknown = send(
+            &state,
+            "POST",
+            "/api/v1/projects/shop/review/999999",
+            Some(&rev),
+            Some(json!({ "label": "L3" })),
+        )
+        .await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        let decided = send(
+            &state,
+            "POST",
+            &uri,
+            Some(&rev),
+            Some(json!({ "label": "L3", "note": "the brand matches" })),
+        )
+        .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.json);
+        let shown = send(&state, "GET", &uri, Some(&rev), None).await;
+        assert_eq!(shown.json["decisions"][0]["label"], "L3");
+        assert_eq!(shown.json["decisions"][0]["reviewer"], "rev");
+        assert_eq!(shown.json["reasons"], json!([]));
+        let queue_now = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/review",
+            Some(&rev),
+            None,
+        )
+        .await;
+        assert_eq!(queue_now.json["total"], 0, "{}", queue_now.json);
+        let report = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/quality",
+            Some(&rev),
+            None,
+        )
+        .await;
+        assert_eq!(report.status, StatusCode::OK);
+        assert_eq!(report.json["review_queue"], 0);
+
+        // The decision is the final label in the labels table and the preference pairs.
+        let labels = export_text(&db, &shop, ExportFormat::Labels).await;
+        let row = labels
+            .lines()
+            .find(|l| l.starts_with(&format!("{pair_id},")))
+            .unwrap_or_else(|| panic!("no row for pair {pair_id}: {labels}"));
+        assert!(row.contains(",L3,"), "{row}");
+        let pairs = export_text(&db, &shop, ExportFormat::PreferencePairs).await;
+        let decided_pairs: Vec<Value> = pairs
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["meta"]["pair_id"] == pair_id)
+            .collect();
+        assert!(!decided_pairs.is_empty(), "{pairs}");
+        for record in &decided_pairs {
+            assert_eq!(record["meta"]["final_label_source"], "adjudicated");
+        }
+        db
+    })
+    .await;
+}

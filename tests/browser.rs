@@ -879,3 +879,238 @@ async fn an_annotator_ranks_by_keyboard_with_a_tie_flag_and_correction_then_by_d
     assert!(b.corrected_cot.is_none());
     db.finish().await;
 }
+
+/// Where tests leave files for people to look at (screenshots): `RELABEL_ARTIFACTS`, or
+/// `target/test-artifacts`.
+fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("RELABEL_ARTIFACTS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Three annotators judge `pairs` pairs of the demo each (seeded): mostly the label the
+/// CoT candidates agree on, sometimes one level off, now and then anything.
+async fn simulate_judgments(db: &TestDb, demo: &relabel::domain::Project, pairs: usize) {
+    use rand::{Rng, SeedableRng};
+    use relabel::queue::{self, JudgmentInput};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let scale = demo.scale_labels.clone();
+    for (n, name) in ["sim-a", "sim-b", "sim-c"].into_iter().enumerate() {
+        let user = user_with_roles(db, name, &[(demo.id, Role::Annotator)]).await;
+        for i in 0..pairs {
+            let Some(claim) = queue::next_pair(db.store.as_ref(), demo, user)
+                .await
+                .unwrap()
+            else {
+                break;
+            };
+            let pair = db
+                .store
+                .pair_view(demo, claim.pair_id)
+                .await
+                .unwrap()
+                .unwrap();
+            let said = pair.cot.iter().filter_map(|c| c.label.as_deref());
+            let base = said
+                .filter_map(|l| scale.iter().position(|s| s == l))
+                .max()
+                .unwrap_or(2);
+            let level = match rng.random_range(0..10) {
+                0..=6 => base,
+                7 | 8 => base.saturating_sub(1),
+                _ => rng.random_range(0..scale.len()),
+            };
+            let input = JudgmentInput {
+                pair_id: claim.pair_id,
+                lease_id: Some(claim.lease_id),
+                label: Some(scale[level].clone()),
+                rules: vec![],
+                rationale: None,
+                duration_ms: Some(2_000 + 500 * n as i64 + (i as i64 % 7) * 300),
+                guideline_version_id: None,
+                idempotency_key: format!("{name}-{i}"),
+                ranking: None,
+            };
+            queue::submit(db.store.as_ref(), demo, user, &input, false)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reviewer_reads_the_quality_dashboard_decides_a_split_pair_and_an_annotator_cannot() {
+    let (db, demo, mut conn) = demo_db().await;
+    // Judging only: the demo's judge+rank pairs would also want a ranking.
+    sqlx::query("UPDATE pairs SET task = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    simulate_judgments(&db, &demo, 40).await;
+    let waiting = relabel::quality::review_queue(db.store.as_ref(), &demo)
+        .await
+        .unwrap();
+    assert!(!waiting.is_empty(), "the simulation split no pair");
+    let to_decide = waiting[0].pair_id;
+    user_with_roles(&db, "rev", &[(demo.id, Role::Reviewer)]).await;
+    user_with_roles(&db, "ana", &[(demo.id, Role::Annotator)]).await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
+    let charts = [
+        "labels-by-band",
+        "labels-by-capability",
+        "judgments-per-day",
+        "alpha-over-time",
+        "leaderboard",
+        "queue-depth",
+        "confusion",
+    ];
+    let shot = artifacts_dir().join("quality-dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+
+    let outcome: Result<(), String> = async {
+        // An annotator gets no link and is refused at the address.
+        log_in(&client, addr, "ana").await?;
+        if client.find(Locator::Css("a.open-quality")).await.is_ok() {
+            return Err("an annotator was offered the quality dashboard".into());
+        }
+        client
+            .goto(&format!("http://{addr}/p/demo/quality"))
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            "#dashboard-denied",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("Only this project's reviewers and admins"),
+        )
+        .await?;
+        if client.find(Locator::Css("figure.chart")).await.is_ok() {
+            return Err("a chart was shown to an annotator".into());
+        }
+        click(&client, "#log-out").await?;
+
+        // The reviewer follows the link and finds every chart, drawn, with its table.
+        log_in(&client, addr, "rev").await?;
+        click(&client, "a.open-quality").await?;
+        wait_for(
+            &client,
+            "#quality-alpha",
+            None,
+            Duration::from_secs(20),
+            |t| t.parse::<f64>().is_ok(),
+        )
+        .await?;
+        for id in charts {
+            let figure = format!("#chart-{id}");
+            client
+                .find(Locator::Css(&format!("{figure} svg.chart-svg")))
+                .await
+                .map_err(|e| format!("{figure} has no drawing: {e}"))?;
+            let rows = client
+                .find_all(Locator::Css(&format!("#table-{id} tbody tr")))
+                .await
+                .map_err(fail)?;
+            if rows.is_empty() {
+                return Err(format!("the table of {id} is empty"));
+            }
+            let href = client
+                .find(Locator::Css(&format!("{figure} a.csv")))
+                .await
+                .map_err(fail)?
+                .attr("href")
+                .await
+                .map_err(fail)?
+                .unwrap_or_default();
+            if href != format!("/api/v1/projects/demo/quality/charts/{id}") {
+                return Err(format!("{id}'s CSV link is {href:?}"));
+            }
+        }
+        // Bars are drawn from the data: the band chart has some.
+        let bars = client
+            .find_all(Locator::Css("#chart-labels-by-band rect.bar"))
+            .await
+            .map_err(fail)?;
+        if bars.is_empty() {
+            return Err("the band chart drew no bars".into());
+        }
+        // Opening a table shows its numbers.
+        click(&client, "#chart-leaderboard details summary").await?;
+        wait_for(
+            &client,
+            "#table-leaderboard",
+            None,
+            Duration::from_secs(5),
+            |t| t.to_lowercase().contains("sim-a"),
+        )
+        .await?;
+        client.set_window_size(1280, 3600).await.map_err(fail)?;
+        let png = client.screenshot().await.map_err(fail)?;
+        std::fs::write(&shot, &png).map_err(|e| e.to_string())?;
+        client.set_window_size(1280, 900).await.map_err(fail)?;
+
+        // The review queue lists the split pair; the reviewer reads its judgments and
+        // records the final label with a note.
+        client
+            .goto(&format!("http://{addr}/p/demo/review"))
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            "#review-count",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("await review"),
+        )
+        .await?;
+        click(&client, &format!(r#"tr[data-pair="{to_decide}"] a"#)).await?;
+        wait_for(
+            &client,
+            "#review-judgments",
+            None,
+            Duration::from_secs(20),
+            |t| {
+                let t = t.to_lowercase();
+                t.contains("sim-a") && t.contains("sim-b")
+            },
+        )
+        .await?;
+        click(&client, r#"#decision-label option[value="L2"]"#).await?;
+        client
+            .find(Locator::Css("#decision-note"))
+            .await
+            .map_err(fail)?
+            .send_keys("the colour is off by a shade")
+            .await
+            .map_err(fail)?;
+        click(&client, "#decide").await?;
+        wait_for(
+            &client,
+            "#review-decisions",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("rev: L2") && t.contains("off by a shade"),
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    outcome.unwrap();
+    let decisions = db.store.decisions(&demo, to_decide).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].label, "L2");
+    assert_eq!(decisions[0].note, "the colour is off by a shade");
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+    println!("dashboard screenshot: {}", shot.display());
+    db.finish().await;
+}

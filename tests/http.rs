@@ -553,6 +553,50 @@ async fn a_project_admin_changes_settings_and_can_reveal_the_models() {
             ("margin", 25)
         );
 
+        // The quality settings: window, bar, pausing and the review alpha; each bad value
+        // is refused naming its field; without the window field all four stay.
+        let (status, body) = save(&with(&[
+            ("gold_window", "30"),
+            ("gold_min_percent", "80"),
+            ("pause_flagged", "on"),
+            ("review_alpha", "0.3"),
+        ]))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let p = db.store.project("shop").await.unwrap().unwrap();
+        assert_eq!((p.gold_window, p.pause_flagged), (30, true));
+        assert!((p.gold_min_accuracy - 0.8).abs() < 1e-9 && (p.review_alpha - 0.3).abs() < 1e-9);
+        for (field, bad) in [
+            ("gold_window", "0"),
+            ("gold_min_percent", "101"),
+            ("review_alpha", "1.5"),
+        ] {
+            let mut fields = vec![
+                ("gold_window", "30"),
+                ("gold_min_percent", "80"),
+                ("review_alpha", "0.3"),
+            ];
+            fields.retain(|(f, _)| *f != field);
+            fields.push((field, bad));
+            let (_, body) = save(&with(&fields)).await;
+            let named = if field == "gold_min_percent" {
+                "gold_min_accuracy"
+            } else {
+                field
+            };
+            assert!(body.contains(named), "{field}={bad}: {body}");
+        }
+        let (status, _) = save(&base).await;
+        assert_eq!(status, StatusCode::OK);
+        let p = db.store.project("shop").await.unwrap().unwrap();
+        assert_eq!(
+            (p.gold_window, p.pause_flagged),
+            (30, true),
+            "left out: kept"
+        );
+        let (_, _, html) = call(&st, get_as("/p/shop/settings", &cookie)).await;
+        assert!(html.contains(r#"id="settings-gold-window""#), "{html}");
+
         // The page lists the scorer's training runs.
         let run = relabel::storage::ScorerRun {
             id: 0,
@@ -579,6 +623,65 @@ async fn a_project_admin_changes_settings_and_can_reveal_the_models() {
             assert!(html.contains(shown), "{shown} in {html}");
         }
         assert!(!html.contains(r#"id="no-scorer-runs""#));
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_quality_dashboard_is_drawn_on_the_server_and_each_chart_downloads_as_csv() {
+    each_backend(|db: TestDb| async move {
+        project(&db.store, "shop").await;
+        let st = state(&db);
+        let cookie = admin_cookie(&db, &st).await;
+        // Before any script runs, the page holds every chart's SVG and table.
+        let (status, _, html) = call(&st, get_as("/p/shop/quality", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        for id in [
+            "labels-by-band",
+            "labels-by-capability",
+            "judgments-per-day",
+            "alpha-over-time",
+            "leaderboard",
+            "queue-depth",
+            "confusion",
+        ] {
+            assert!(
+                html.contains(&format!(r#"id="chart-{id}""#)),
+                "no chart {id}"
+            );
+            assert!(
+                html.contains(&format!(r#"id="table-{id}""#)),
+                "no table {id}"
+            );
+        }
+        assert!(html.contains("<svg"), "no SVG drawn");
+        let (status, content_type, csv) = call(
+            &st,
+            get_as(
+                "/api/v1/projects/shop/quality/charts/labels-by-band",
+                &cookie,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/csv"), "{content_type}");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            vec![
+                "band,L1,L2,L3,L4",
+                "head,0,0,0,0",
+                "torso,0,0,0,0",
+                "tail,0,0,0,0"
+            ]
+        );
+        let (status, _, _) = call(
+            &st,
+            get_as("/api/v1/projects/shop/quality/charts/nope", &cookie),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         db
     })
     .await;

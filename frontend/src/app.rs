@@ -61,6 +61,21 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/p/:slug/quality")
+                        view=crate::dashboard::DashboardPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/p/:slug/review")
+                        view=crate::review::ReviewQueuePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/p/:slug/review/:pair")
+                        view=crate::review::ReviewPairPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/p/:slug/settings")
                         view=crate::settings::SettingsPage
                         ssr=SsrMode::Async
@@ -242,6 +257,16 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                         let annotate = holds("annotator").then(|| {
                             view! { <a class="open-annotate" href=href.clone()>"Annotate"</a> }
                         });
+                        let quality = (holds("admin") || holds("reviewer")).then(|| {
+                            let quality = format!("/p/{}/quality", p.slug);
+                            let review = format!("/p/{}/review", p.slug);
+                            view! {
+                                " "
+                                <a class="open-quality" href=quality>"Quality"</a>
+                                " "
+                                <a class="open-review" href=review>"Review"</a>
+                            }
+                        });
                         let members = holds("admin").then(|| {
                             let members = format!("/p/{}/members", p.slug);
                             let settings = format!("/p/{}/settings", p.slug);
@@ -265,7 +290,7 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                                 <td class="num">{p.overlap_k}</td>
                                 <td class="num">{p.pairs}</td>
                                 <td class="num">{p.judgments}</td>
-                                <td class="open">{annotate} " " {members}</td>
+                                <td class="open">{annotate} " " {members} {quality}</td>
                             </tr>
                         }
                     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::types::{
-    AddedMember, ClaimedPair, GuidelineView, JudgmentForm, MemberView, Progress, ProjectSummary,
-    SettingsView,
+    AddedMember, ClaimedPair, DashboardView, GuidelineView, JudgmentForm, MemberView, Progress,
+    ProjectSummary, ReviewPairView, ReviewQueueView, SettingsView,
 };
 
 /// The server side of the app's data needs.
@@ -73,6 +73,31 @@ pub trait Backend: Send + Sync {
         slug: String,
         settings: SettingsView,
     ) -> Result<SettingsView, BackendError>;
+    /// The project's quality dashboard (project reviewers and admins).
+    async fn dashboard(&self, request: &Parts, slug: String)
+    -> Result<DashboardView, BackendError>;
+    /// The project's review queue (project reviewers and admins).
+    async fn review_queue(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<ReviewQueueView, BackendError>;
+    /// One pair for review (project reviewers and admins).
+    async fn review_pair(
+        &self,
+        request: &Parts,
+        slug: String,
+        pair_id: i64,
+    ) -> Result<ReviewPairView, BackendError>;
+    /// Records a pair's final label (project reviewers and admins).
+    async fn decide(
+        &self,
+        request: &Parts,
+        slug: String,
+        pair_id: i64,
+        label: String,
+        note: String,
+    ) -> Result<(), BackendError>;
     /// Takes a role in the project from a user (project admins only).
     async fn revoke_role(
         &self,

@@ -70,7 +70,7 @@ pub fn server_context() -> Result<(crate::backend::SharedBackend, http::request:
     Ok((backend, parts))
 }
 
-/// Sets the HTTP status of a page refused to its visitor (401, 403), for routes that
+/// Sets the HTTP status of a page refused to its visitor (401, 403, 404), for routes that
 /// render after their data (`SsrMode::Async`), where the status can still change.
 pub fn set_refusal_status(err: &AppFnError) {
     #[cfg(feature = "ssr")]
@@ -78,6 +78,8 @@ pub fn set_refusal_status(err: &AppFnError) {
         response.set_status(match err {
             AppFnError::Unauthorized => http::StatusCode::UNAUTHORIZED,
             AppFnError::Forbidden(_) => http::StatusCode::FORBIDDEN,
+            // A page's read refused on its content: the object asked for is not there.
+            AppFnError::Refused(_) => http::StatusCode::NOT_FOUND,
             _ => http::StatusCode::INTERNAL_SERVER_ERROR,
         });
     }

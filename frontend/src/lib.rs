@@ -5,11 +5,13 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod dashboard;
 pub mod error;
 pub mod export_page;
 pub mod members;
 pub mod rank_order;
 pub mod rank_panel;
+pub mod review;
 pub mod server_fns;
 pub mod settings;
 pub mod types;

@@ -133,6 +133,25 @@ fn SettingsForm(
                     <input type="number" name="retrain_every" id="settings-retrain" min="0" max="1000000" required value=current.retrain_every.unwrap_or(0) />
                 </label>
             </fieldset>
+            <fieldset class="quality">
+                <legend>"Label quality"</legend>
+                <label>
+                    "Judge gold accuracy over each annotator's last N gold answers"
+                    <input type="number" name="gold_window" id="settings-gold-window" min="1" max="1000" required value=current.gold_window.unwrap_or(20) />
+                </label>
+                <label>
+                    "Flag an annotator below this gold accuracy (%)"
+                    <input type="number" name="gold_min_percent" id="settings-gold-min" min="0" max="100" step="0.1" required value=current.gold_min_percent.unwrap_or(70.0) />
+                </label>
+                <label class="checkbox">
+                    <input type="checkbox" name="pause_flagged" id="settings-pause-flagged" value="on" checked=current.pause_flagged.unwrap_or(false) />
+                    " Pause flagged annotators (they get no more pairs)"
+                </label>
+                <label>
+                    "Send a pair to review when its own Krippendorff alpha is below"
+                    <input type="number" name="review_alpha" id="settings-review-alpha" min="-1" max="1" step="0.05" required value=current.review_alpha.unwrap_or(0.5) />
+                </label>
+            </fieldset>
             <button type="submit" id="save-settings">"Save"</button>
         </ActionForm>
         <ScorerRuns runs=current.scorer_runs off=current.scorer_off />

@@ -276,6 +276,19 @@ pub struct SettingsView {
     /// `None` in a change keeps the current value.
     #[serde(default)]
     pub scorer_strategy: Option<String>,
+    /// Gold accuracy is judged over each annotator's last this many gold answers. Always
+    /// set when read; `None` in a change keeps all four quality settings as they are.
+    #[serde(default)]
+    pub gold_window: Option<i64>,
+    /// Below this share of exact gold answers, in percent, an annotator is flagged.
+    #[serde(default)]
+    pub gold_min_percent: Option<f64>,
+    /// Whether a flagged annotator gets no more pairs.
+    #[serde(default)]
+    pub pause_flagged: Option<bool>,
+    /// A pair whose own Krippendorff alpha is below this goes to review.
+    #[serde(default)]
+    pub review_alpha: Option<f64>,
     /// The scorer's newest training runs, newest first (read only).
     #[serde(default)]
     pub scorer_runs: Vec<ScorerRunView>,
@@ -301,4 +314,125 @@ pub struct ScorerRunView {
     pub model: String,
     /// Training time in seconds.
     pub seconds: f64,
+}
+
+/// How a dashboard chart draws its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChartKind {
+    /// One bar per row, its series stacked.
+    StackedBars,
+    /// One bar per row, from the first series.
+    Bars,
+    /// A line through the rows, from the first series.
+    Line,
+    /// A grid of rows by series, shaded by count.
+    Heatmap,
+}
+
+/// One row of a chart's table: a label and a value per series (none where undefined).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartRow {
+    /// What the row is (a band, a day, an annotator).
+    pub label: String,
+    /// One value per series.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A chart of the quality dashboard and the table it is drawn from; the CSV download is
+/// the same table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartView {
+    /// Stable id, used in the page and the CSV's address.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What the rows are (the table's first column).
+    pub row_label: String,
+    /// How it is drawn.
+    pub kind: ChartKind,
+    /// The series (the table's other columns).
+    pub series: Vec<String>,
+    /// The rows.
+    pub rows: Vec<ChartRow>,
+}
+
+/// A project's quality dashboard (admins and reviewers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardView {
+    /// Krippendorff's alpha (ordinal) over every judged pair; none when undefined.
+    pub alpha: Option<f64>,
+    /// Pairs waiting for a reviewer.
+    pub review_queue: i64,
+    /// Annotators flagged for low gold accuracy.
+    pub flagged: Vec<String>,
+    /// The charts.
+    pub charts: Vec<ChartView>,
+}
+
+/// A pair waiting in the review queue, as the review page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewEntryView {
+    /// The pair.
+    pub pair_id: i64,
+    /// The query.
+    pub query: String,
+    /// The item's title.
+    pub item_title: String,
+    /// The annotators' current labels, lowest first.
+    pub labels: Vec<String>,
+    /// Why it is in the queue, in words.
+    pub reasons: Vec<String>,
+}
+
+/// The review queue's first entries and its length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewQueueView {
+    /// Pairs waiting in all.
+    pub total: i64,
+    /// The first of them, widest disagreement first.
+    pub entries: Vec<ReviewEntryView>,
+}
+
+/// A judgment as the review page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewJudgmentView {
+    /// The annotator.
+    pub annotator: String,
+    /// 1 for a first judgment, higher for revisions.
+    pub revision: i64,
+    /// The label.
+    pub label: Option<String>,
+    /// The rationale.
+    pub rationale: Option<String>,
+    /// Rules cited, as `R-ID (applies|violated)`.
+    pub rules: Vec<String>,
+    /// The guideline version shown.
+    pub guideline_version: Option<i64>,
+}
+
+/// A reviewer decision as the review page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionView {
+    /// The reviewer.
+    pub reviewer: String,
+    /// The final label.
+    pub label: String,
+    /// The note.
+    pub note: String,
+}
+
+/// One pair on the review page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewPairView {
+    /// The pair, its candidates with their models named.
+    pub pair: PairView,
+    /// Every judgment, revisions included.
+    pub judgments: Vec<ReviewJudgmentView>,
+    /// Decisions so far, oldest first.
+    pub decisions: Vec<DecisionView>,
+    /// Why it is in the review queue, in words (empty when it is not).
+    pub reasons: Vec<String>,
+    /// The project's scale, lowest first.
+    pub scale: Vec<String>,
 }

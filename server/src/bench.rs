@@ -141,6 +141,10 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         reveal_models: false,
         retrain_every: 0,
         scorer_strategy: "hybrid".to_owned(),
+        gold_window: 20,
+        gold_min_accuracy: 0.7,
+        pause_flagged: false,
+        review_alpha: 0.5,
     };
     let records = import::read_file(&project, &args.input, &ImportOptions::default()).await?;
     let unlabelled = records.iter().filter(|r| r.gold_label.is_none()).count();

@@ -804,8 +804,21 @@ async fn stats(store: &SharedStore, args: StatsArgs) -> anyhow::Result<()> {
     };
     let project = project_or_fail(store, &slug).await?;
     let stats = store.stats(&project).await?;
+    let rows = crate::dashboard::read(store.as_ref(), &project).await?;
+    let dashboard = crate::dashboard::compute(&project, &rows);
+    let (alpha, review_queue, gold) = (dashboard.alpha, dashboard.review_queue, &rows.gold);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        let mut value = serde_json::to_value(&stats)?;
+        value["quality"] = serde_json::json!({
+            "alpha": alpha,
+            "review_queue": review_queue,
+            "gold_window": project.gold_window,
+            "gold_min_accuracy": project.gold_min_accuracy,
+            "flagged": dashboard.flagged,
+            "annotators": gold,
+            "charts": dashboard.charts,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     println!("project {}", stats.project);
@@ -824,6 +837,35 @@ async fn stats(store: &SharedStore, args: StatsArgs) -> anyhow::Result<()> {
         "all", stats.queries, stats.pairs, stats.cot_candidates, stats.judgments
     );
     println!("items {}, gold pairs {}", stats.items, stats.gold_pairs);
+    let alpha = alpha.map_or_else(|| "undefined".to_owned(), |a| format!("{a:.3}"));
+    println!(
+        "agreement: Krippendorff's alpha (ordinal) {alpha}; {review_queue} pairs await review"
+    );
+    if !gold.is_empty() {
+        println!(
+            "{:<20} {:>6} {:>7} {:>10} {:>8}  flagged (last {} below {:.0}%)",
+            "annotator",
+            "gold",
+            "exact",
+            "within 1",
+            "recent",
+            project.gold_window,
+            project.gold_min_accuracy * 100.0
+        );
+        let percent =
+            |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        for a in gold {
+            println!(
+                "{:<20} {:>6} {:>7} {:>10} {:>8}  {}",
+                a.user,
+                a.overall.answered,
+                percent(a.overall.exact_rate()),
+                percent(a.overall.within_one_rate()),
+                percent(a.recent.exact_rate()),
+                if a.flagged { "FLAGGED" } else { "" }
+            );
+        }
+    }
     Ok(())
 }
 

@@ -220,6 +220,14 @@ pub struct Project {
     pub retrain_every: i64,
     /// The acquisition strategy that fills the queue's priorities.
     pub scorer_strategy: String,
+    /// Gold accuracy is judged over each annotator's last this many gold answers.
+    pub gold_window: i64,
+    /// Below this share of exact gold answers (over the window) an annotator is flagged.
+    pub gold_min_accuracy: f64,
+    /// Whether a flagged annotator gets no more pairs.
+    pub pause_flagged: bool,
+    /// A pair whose own alpha is below this goes to review.
+    pub review_alpha: f64,
 }
 
 /// What a project's admins may change after creation.
@@ -241,6 +249,14 @@ pub struct ProjectSettings {
     /// The acquisition strategy that fills the queue's priorities (random, entropy,
     /// margin, least-confidence, committee or hybrid).
     pub scorer_strategy: String,
+    /// Gold accuracy is judged over each annotator's last this many gold answers (1-1000).
+    pub gold_window: i64,
+    /// Below this share of exact gold answers over the window an annotator is flagged (0-1).
+    pub gold_min_accuracy: f64,
+    /// Whether a flagged annotator gets no more pairs until the flag clears.
+    pub pause_flagged: bool,
+    /// A pair whose own Krippendorff alpha is below this goes to review (-1 to 1).
+    pub review_alpha: f64,
 }
 
 impl ProjectSettings {
@@ -254,6 +270,10 @@ impl ProjectSettings {
             reveal_models: project.reveal_models,
             retrain_every: project.retrain_every,
             scorer_strategy: project.scorer_strategy.clone(),
+            gold_window: project.gold_window,
+            gold_min_accuracy: project.gold_min_accuracy,
+            pause_flagged: project.pause_flagged,
+            review_alpha: project.review_alpha,
         }
     }
 
@@ -281,6 +301,24 @@ impl ProjectSettings {
             return Err(format!(
                 "retrain_every: {} must be between 0 (never) and 1000000",
                 self.retrain_every
+            ));
+        }
+        if !(1..=1000).contains(&self.gold_window) {
+            return Err(format!(
+                "gold_window: {} must be between 1 and 1000 gold answers",
+                self.gold_window
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.gold_min_accuracy) {
+            return Err(format!(
+                "gold_min_accuracy: {} must be between 0 and 1",
+                self.gold_min_accuracy
+            ));
+        }
+        if !(-1.0..=1.0).contains(&self.review_alpha) {
+            return Err(format!(
+                "review_alpha: {} must be between -1 and 1",
+                self.review_alpha
             ));
         }
         if relabel_models::acquisition::StrategyKind::parse(&self.scorer_strategy).is_none() {

@@ -122,6 +122,13 @@ pub enum QueueError {
     /// Well-formed, but does not fit the pair, its task or the guideline (HTTP 422).
     #[error("{0}")]
     Unprocessable(String),
+    /// The annotator is flagged for low gold accuracy and the project pauses flagged
+    /// annotators (HTTP 403).
+    #[error(
+        "you are paused in this project: your accuracy on recent gold pairs is below the \
+         project's bar; ask a project admin"
+    )]
+    Paused,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -185,11 +192,15 @@ pub fn wants_gold(gold_rate: f64, draw: f64) -> bool {
 }
 
 /// Hands `user_id` their next pair in `project`, or `None` when nothing is left for them.
+/// A project that pauses flagged annotators refuses a flagged one ([`QueueError::Paused`]).
 pub async fn next_pair(
     store: &dyn Store,
     project: &Project,
     user_id: i64,
 ) -> Result<Option<Claim>, QueueError> {
+    if project.pause_flagged && crate::quality::is_flagged(store, project, user_id).await? {
+        return Err(QueueError::Paused);
+    }
     let prefer_gold = wants_gold(project.gold_rate, rand::random::<f64>());
     store
         .next_pair(
@@ -318,10 +329,10 @@ pub async fn skip(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn project() -> Project {
+    pub(crate) fn project() -> Project {
         Project {
             id: 1,
             slug: "p".into(),
@@ -335,6 +346,10 @@ mod tests {
             reveal_models: false,
             retrain_every: 0,
             scorer_strategy: "hybrid".to_owned(),
+            gold_window: 20,
+            gold_min_accuracy: 0.7,
+            pause_flagged: false,
+            review_alpha: 0.5,
         }
     }
 

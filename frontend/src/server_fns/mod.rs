@@ -4,5 +4,7 @@
 pub mod annotate;
 pub mod members;
 pub mod projects;
+pub mod quality;
+pub mod review;
 pub mod session;
 pub mod settings;

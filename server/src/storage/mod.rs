@@ -313,6 +313,63 @@ pub trait Store: Send + Sync {
     /// Pairs of the project that are complete: all `overlap_k` judgments in, or
     /// adjudicated. The background retrain counts new ones with it.
     async fn complete_pairs(&self, project: &Project) -> Result<i64, StoreError>;
+    /// Every annotator's first answer (revision 1) to each gold pair of the project, in
+    /// time order, with the rules cited and the pair's tags.
+    async fn gold_rows(
+        &self,
+        project: &Project,
+    ) -> Result<Vec<crate::quality::GoldRow>, StoreError>;
+    /// `user_id`'s last `window` first answers to gold pairs, newest first, as
+    /// `(label given, gold label)`.
+    async fn recent_gold(
+        &self,
+        project: &Project,
+        user_id: i64,
+        window: i64,
+    ) -> Result<Vec<(Option<String>, String)>, StoreError>;
+    /// What the review queue is computed from: labelled judgments, the CoT candidates'
+    /// labels of judged pairs, the latest decision per pair and the complete pairs.
+    async fn review_rows(
+        &self,
+        project: &Project,
+    ) -> Result<crate::quality::ReviewRows, StoreError>;
+    /// Every judgment of one pair (revisions included) with who made it, the rationale,
+    /// the rules cited and the guideline version number, by annotator then revision.
+    async fn pair_judgments(
+        &self,
+        project: &Project,
+        pair_id: i64,
+    ) -> Result<Vec<crate::quality::JudgmentDetail>, StoreError>;
+    /// The reviewer decisions on one pair, oldest first.
+    async fn decisions(
+        &self,
+        project: &Project,
+        pair_id: i64,
+    ) -> Result<Vec<crate::quality::Decision>, StoreError>;
+    /// Records a reviewer's final label for a pair (audited); its id. `NotFound` when
+    /// the pair is not in the project.
+    async fn record_decision(
+        &self,
+        project: &Project,
+        pair_id: i64,
+        reviewer_id: i64,
+        label: &str,
+        note: &str,
+    ) -> Result<i64, StoreError>;
+    /// Every judgment of the project as `(annotator id, annotator name, made at, time
+    /// spent in ms, revision)`, for the dashboard's counts and speeds.
+    async fn judgment_log(
+        &self,
+        project: &Project,
+    ) -> Result<Vec<(i64, String, i64, Option<i64>, i64)>, StoreError>;
+    /// The band and the tags of every judged or decided pair: `(pair, band)` and
+    /// `(pair, tag)` rows.
+    async fn pair_facets(
+        &self,
+        project: &Project,
+    ) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), StoreError>;
+    /// Per band: `(band, pairs with all k judgments or a decision, pairs)`.
+    async fn queue_depth(&self, project: &Project) -> Result<Vec<(String, i64, i64)>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
 }

@@ -62,7 +62,7 @@ macro_rules! impl_store {
         const USER_COLUMNS: &str = "id, name, password_hash, disabled";
         const PROJECT_COLUMNS: &str =
             "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models, \
-             retrain_every, scorer_strategy";
+             retrain_every, scorer_strategy, gold_window, gold_min_accuracy, pause_flagged, review_alpha";
 
         /// Records who did what to which object, inside the change's own transaction.
         async fn audit(
@@ -150,6 +150,10 @@ macro_rules! impl_store {
                 reveal_models: row.try_get("reveal_models")?,
                 retrain_every: row.try_get("retrain_every")?,
                 scorer_strategy: row.try_get("scorer_strategy")?,
+                gold_window: row.try_get("gold_window")?,
+                gold_min_accuracy: row.try_get("gold_min_accuracy")?,
+                pause_flagged: row.try_get("pause_flagged")?,
+                review_alpha: row.try_get("review_alpha")?,
             })
         }
 
@@ -991,8 +995,9 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "UPDATE projects SET task = $1, overlap_k = $2, gold_rate = $3, \
-                       lease_seconds = $4, reveal_models = $5, retrain_every = $6, scorer_strategy = $7 \
-                     WHERE id = $8 RETURNING {PROJECT_COLUMNS}"
+                       lease_seconds = $4, reveal_models = $5, retrain_every = $6, scorer_strategy = $7, \
+                       gold_window = $8, gold_min_accuracy = $9, pause_flagged = $10, review_alpha = $11 \
+                     WHERE id = $12 RETURNING {PROJECT_COLUMNS}"
                 );
                 let row = sqlx::query(&sql)
                     .bind(settings.task.as_str())
@@ -1002,6 +1007,10 @@ macro_rules! impl_store {
                     .bind(settings.reveal_models)
                     .bind(settings.retrain_every)
                     .bind(&settings.scorer_strategy)
+                    .bind(settings.gold_window)
+                    .bind(settings.gold_min_accuracy)
+                    .bind(settings.pause_flagged)
+                    .bind(settings.review_alpha)
                     .bind(project.id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -1379,6 +1388,261 @@ macro_rules! impl_store {
                 .bind(project.id)
                 .bind(project.overlap_k)
                 .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn gold_rows(&self, project: &Project) -> Result<Vec<$crate::quality::GoldRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT j.user_id, u.name, j.pair_id, j.label, g.label AS gold, j.rules_cited, j.created_at \
+                     FROM judgments j JOIN gold_answers g ON g.pair_id = j.pair_id \
+                     JOIN pairs p ON p.id = j.pair_id JOIN users u ON u.id = j.user_id \
+                     WHERE p.project_id = $1 AND j.revision = 1 ORDER BY j.created_at, j.id",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let tags: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT t.pair_id, t.tag FROM pair_tags t JOIN gold_answers g ON g.pair_id = t.pair_id \
+                     JOIN pairs p ON p.id = t.pair_id WHERE p.project_id = $1 ORDER BY t.pair_id, t.tag",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut tags_of: HashMap<i64, Vec<String>> = HashMap::new();
+                for (pair, tag) in tags {
+                    tags_of.entry(pair).or_default().push(tag);
+                }
+                rows.iter()
+                    .map(|row| {
+                        let cited: String = row.try_get("rules_cited")?;
+                        let rules: Vec<$crate::queue::RuleCitation> = serde_json::from_str(&cited)
+                            .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))?;
+                        let pair_id: i64 = row.try_get("pair_id")?;
+                        Ok($crate::quality::GoldRow {
+                            user_id: row.try_get("user_id")?,
+                            user: row.try_get("name")?,
+                            pair_id,
+                            label: row.try_get("label")?,
+                            gold: row.try_get("gold")?,
+                            rules: rules.into_iter().map(|r| r.id).collect(),
+                            tags: tags_of.get(&pair_id).cloned().unwrap_or_default(),
+                            at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn recent_gold(
+                &self,
+                project: &Project,
+                user_id: i64,
+                window: i64,
+            ) -> Result<Vec<(Option<String>, String)>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT j.label, g.label FROM judgments j JOIN gold_answers g ON g.pair_id = j.pair_id \
+                     JOIN pairs p ON p.id = j.pair_id \
+                     WHERE j.user_id = $1 AND p.project_id = $2 AND j.revision = 1 \
+                     ORDER BY j.created_at DESC, j.id DESC LIMIT $3",
+                )
+                .bind(user_id)
+                .bind(project.id)
+                .bind(window)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn review_rows(&self, project: &Project) -> Result<$crate::quality::ReviewRows, StoreError> {
+                let judgments: Vec<(i64, i64, String, i64)> = sqlx::query_as(
+                    "SELECT j.pair_id, j.user_id, j.label, j.created_at FROM judgments j \
+                     JOIN pairs p ON p.id = j.pair_id \
+                     WHERE p.project_id = $1 AND j.label IS NOT NULL \
+                     ORDER BY j.pair_id, j.user_id, j.revision",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let model_labels: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT c.pair_id, c.label FROM cot_candidates c JOIN pairs p ON p.id = c.pair_id \
+                     WHERE p.project_id = $1 AND p.judgment_count > 0 AND c.label IS NOT NULL \
+                     ORDER BY c.pair_id, c.position",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                // The latest decision per pair: decisions of one pair never share a time.
+                let decided: Vec<(i64, i64, String)> = sqlx::query_as(
+                    "SELECT a.pair_id, a.created_at, a.label FROM adjudications a JOIN pairs p ON p.id = a.pair_id \
+                     WHERE p.project_id = $1 AND a.created_at = \
+                       (SELECT MAX(b.created_at) FROM adjudications b WHERE b.pair_id = a.pair_id) \
+                     ORDER BY a.pair_id, a.id",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let complete: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM pairs WHERE project_id = $1 AND judgment_count >= $2 ORDER BY id",
+                )
+                .bind(project.id)
+                .bind(project.overlap_k)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok($crate::quality::ReviewRows { judgments, model_labels, decided, complete })
+            }
+
+            async fn pair_judgments(
+                &self,
+                project: &Project,
+                pair_id: i64,
+            ) -> Result<Vec<$crate::quality::JudgmentDetail>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT j.id, u.name, j.revision, j.label, j.rationale, j.rules_cited, v.number, j.created_at \
+                     FROM judgments j JOIN pairs p ON p.id = j.pair_id JOIN users u ON u.id = j.user_id \
+                     LEFT JOIN guideline_versions v ON v.id = j.guideline_version_id \
+                     WHERE p.project_id = $1 AND j.pair_id = $2 ORDER BY u.name, j.user_id, j.revision",
+                )
+                .bind(project.id)
+                .bind(pair_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let cited: String = row.try_get("rules_cited")?;
+                        Ok($crate::quality::JudgmentDetail {
+                            id: row.try_get("id")?,
+                            annotator: row.try_get("name")?,
+                            revision: row.try_get("revision")?,
+                            label: row.try_get("label")?,
+                            rationale: row.try_get("rationale")?,
+                            rules: serde_json::from_str(&cited)
+                                .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))?,
+                            guideline_version: row.try_get("number")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn decisions(
+                &self,
+                project: &Project,
+                pair_id: i64,
+            ) -> Result<Vec<$crate::quality::Decision>, StoreError> {
+                let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT a.id, u.name, a.label, a.note, a.created_at FROM adjudications a \
+                     JOIN pairs p ON p.id = a.pair_id JOIN users u ON u.id = a.reviewer_id \
+                     WHERE p.project_id = $1 AND a.pair_id = $2 ORDER BY a.created_at, a.id",
+                )
+                .bind(project.id)
+                .bind(pair_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, reviewer, label, note, created_at)| $crate::quality::Decision {
+                        id,
+                        reviewer,
+                        label,
+                        note,
+                        created_at,
+                    })
+                    .collect())
+            }
+
+            async fn record_decision(
+                &self,
+                project: &Project,
+                pair_id: i64,
+                reviewer_id: i64,
+                label: &str,
+                note: &str,
+            ) -> Result<i64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM pairs WHERE id = $1 AND project_id = $2")
+                        .bind(pair_id)
+                        .bind(project.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                // Strictly after any earlier decision, so "the latest counts" is well defined
+                // even when two land in the same millisecond.
+                let previous: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(created_at) FROM adjudications WHERE pair_id = $1",
+                )
+                .bind(pair_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let at = previous.map_or(now_ms(), |p| now_ms().max(p + 1));
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO adjudications (pair_id, reviewer_id, label, note, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(pair_id)
+                .bind(reviewer_id)
+                .bind(label)
+                .bind(note)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit(&mut tx, Some(reviewer_id), "pair.decide", "pair", pair_id, &serde_json::json!({
+                    "label": label,
+                    "note": note,
+                })).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn judgment_log(
+                &self,
+                project: &Project,
+            ) -> Result<Vec<(i64, String, i64, Option<i64>, i64)>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT j.user_id, u.name, j.created_at, j.time_spent_ms, j.revision FROM judgments j \
+                     JOIN pairs p ON p.id = j.pair_id JOIN users u ON u.id = j.user_id \
+                     WHERE p.project_id = $1 ORDER BY j.created_at, j.id",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn pair_facets(
+                &self,
+                project: &Project,
+            ) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), StoreError> {
+                let judged = "(p.judgment_count > 0 OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id))";
+                let bands: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT p.id, q.band FROM pairs p JOIN queries q ON q.id = p.query_id \
+                     WHERE p.project_id = $1 AND {judged} ORDER BY p.id"
+                ))
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                let tags: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT t.pair_id, t.tag FROM pair_tags t JOIN pairs p ON p.id = t.pair_id \
+                     WHERE p.project_id = $1 AND {judged} ORDER BY t.pair_id, t.tag"
+                ))
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok((bands, tags))
+            }
+
+            async fn queue_depth(&self, project: &Project) -> Result<Vec<(String, i64, i64)>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT q.band, \
+                       SUM(CASE WHEN p.judgment_count >= $2 \
+                             OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id) \
+                           THEN 1 ELSE 0 END), \
+                       COUNT(*) \
+                     FROM pairs p JOIN queries q ON q.id = p.query_id WHERE p.project_id = $1 \
+                     GROUP BY q.band ORDER BY q.band",
+                )
+                .bind(project.id)
+                .bind(project.overlap_k)
+                .fetch_all(&self.pool)
                 .await?)
             }
 

@@ -76,6 +76,7 @@ impl From<crate::queue::QueueError> for AppError {
             Q::Invalid(message) => Self::BadRequest(message),
             Q::Unprocessable(message) => Self::Unprocessable(message),
             Q::Store(e) => e.into(),
+            Q::Paused => Self::Forbidden(Q::Paused.to_string()),
             conflict => Self::Conflict(conflict.to_string()),
         }
     }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod openapi;
+pub mod review;
 pub mod sessions;
 
 use std::net::SocketAddr;
@@ -401,6 +402,12 @@ impl Backend for StoreBackend {
             scorer_strategy: view
                 .scorer_strategy
                 .unwrap_or_else(|| project.scorer_strategy.clone()),
+            gold_window: view.gold_window.unwrap_or(project.gold_window),
+            gold_min_accuracy: view
+                .gold_min_percent
+                .map_or(project.gold_min_accuracy, |p| p / 100.0),
+            pause_flagged: view.pause_flagged.unwrap_or(project.pause_flagged),
+            review_alpha: view.review_alpha.unwrap_or(project.review_alpha),
         };
         settings.validate().map_err(BackendError::Refused)?;
         let updated = self
@@ -410,6 +417,106 @@ impl Backend for StoreBackend {
             .await
             .map_err(|e| backend_error(e.into()))?;
         self.settings_with_runs(&updated).await
+    }
+
+    async fn dashboard(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<relabel_frontend::types::DashboardView, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
+        crate::dashboard::dashboard(self.0.store.as_ref(), &project)
+            .await
+            .map_err(|e| backend_error(e.into()))
+    }
+
+    async fn review_queue(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<relabel_frontend::types::ReviewQueueView, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
+        let list = review::queue(&self.0, &project, 100)
+            .await
+            .map_err(backend_error)?;
+        Ok(relabel_frontend::types::ReviewQueueView {
+            total: list.total as i64,
+            entries: list
+                .pairs
+                .into_iter()
+                .map(|e| relabel_frontend::types::ReviewEntryView {
+                    pair_id: e.item.pair_id,
+                    query: e.query,
+                    item_title: e.item_title,
+                    labels: e.item.labels,
+                    reasons: e.item.reasons.iter().map(|r| r.describe()).collect(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn review_pair(
+        &self,
+        request: &Parts,
+        slug: String,
+        pair_id: i64,
+    ) -> Result<relabel_frontend::types::ReviewPairView, BackendError> {
+        use relabel_frontend::types::{DecisionView, ReviewJudgmentView, ReviewPairView};
+        let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
+        let found = review::pair_for_review(&self.0, &project, pair_id)
+            .await
+            .map_err(backend_error)?;
+        Ok(ReviewPairView {
+            pair: found.pair,
+            judgments: found
+                .judgments
+                .into_iter()
+                .map(|j| ReviewJudgmentView {
+                    annotator: j.annotator,
+                    revision: j.revision,
+                    label: j.label,
+                    rationale: j.rationale,
+                    rules: j
+                        .rules
+                        .iter()
+                        .map(|r| {
+                            let verdict = match r.verdict {
+                                crate::queue::RuleVerdict::Applies => "applies",
+                                crate::queue::RuleVerdict::Violated => "violated",
+                            };
+                            format!("{} ({verdict})", r.id)
+                        })
+                        .collect(),
+                    guideline_version: j.guideline_version,
+                })
+                .collect(),
+            decisions: found
+                .decisions
+                .into_iter()
+                .map(|d| DecisionView {
+                    reviewer: d.reviewer,
+                    label: d.label,
+                    note: d.note,
+                })
+                .collect(),
+            reasons: found.reasons.iter().map(|r| r.describe()).collect(),
+            scale: project.scale_labels.clone(),
+        })
+    }
+
+    async fn decide(
+        &self,
+        request: &Parts,
+        slug: String,
+        pair_id: i64,
+        label: String,
+        note: String,
+    ) -> Result<(), BackendError> {
+        let (user, project) = self.caller_in(request, &slug, REVIEWERS).await?;
+        review::record(&self.0, &project, user.id, pair_id, &label, &note)
+            .await
+            .map(|_| ())
+            .map_err(backend_error)
     }
 
     async fn revoke_role(
@@ -428,6 +535,9 @@ impl Backend for StoreBackend {
 }
 
 /// Settings as the settings page shows them (percent and minutes), without the runs.
+/// Who may see quality figures and decide final labels.
+const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
+
 fn settings_view(settings: &ProjectSettings) -> SettingsView {
     SettingsView {
         task: settings.task.as_str().to_owned(),
@@ -437,6 +547,10 @@ fn settings_view(settings: &ProjectSettings) -> SettingsView {
         reveal_models: settings.reveal_models,
         retrain_every: Some(settings.retrain_every),
         scorer_strategy: Some(settings.scorer_strategy.clone()),
+        gold_window: Some(settings.gold_window),
+        gold_min_percent: Some((settings.gold_min_accuracy * 1000.0).round() / 10.0),
+        pause_flagged: Some(settings.pause_flagged),
+        review_alpha: Some(settings.review_alpha),
         scorer_runs: Vec::new(),
         scorer_off: relabel_models::encoder::missing_weights(
             &relabel_models::encoder::default_dir(),
@@ -520,6 +634,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{slug}/judgments", post(annotate::submit))
         .route("/v1/projects/{slug}/skips", post(annotate::skip))
         .route("/v1/projects/{slug}/export", get(export::download))
+        .route("/v1/projects/{slug}/quality", get(review::report))
+        .route(
+            "/v1/projects/{slug}/quality/charts/{chart}",
+            get(review::chart_csv),
+        )
+        .route("/v1/projects/{slug}/review", get(review::list))
+        .route(
+            "/v1/projects/{slug}/review/{pair_id}",
+            get(review::show).post(review::decide),
+        )
         .fallback(api::not_found);
     let sessions = SessionManagerLayer::new(sessions::DbSessionStore(state.store.clone()))
         .with_name("relabel_session")

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{annotate, api, auth, export};
+use super::{annotate, api, auth, export, review};
 
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -22,7 +22,12 @@ use super::{annotate, api, auth, export};
         annotate::next,
         annotate::submit,
         annotate::skip,
-        export::download
+        export::download,
+        review::report,
+        review::chart_csv,
+        review::list,
+        review::show,
+        review::decide
     )
 )]
 pub struct ApiDoc;

@@ -11,7 +11,9 @@ use crate::error::AppFnError;
 use crate::types::SettingsView;
 
 /// Changes the project's settings; a plain form post works too (an unchecked
-/// `reveal_models` box sends nothing). The scorer fields, when absent, keep their values.
+/// `reveal_models` box sends nothing). The scorer fields, when absent, keep their values;
+/// so do the quality fields when `gold_window` is absent (with it, an unchecked
+/// `pause_flagged` box means off).
 #[server(prefix = "/rpc", endpoint = "settings/update")]
 pub async fn update_settings(
     slug: String,
@@ -22,6 +24,10 @@ pub async fn update_settings(
     reveal_models: Option<String>,
     retrain_every: Option<i64>,
     scorer_strategy: Option<String>,
+    gold_window: Option<i64>,
+    gold_min_percent: Option<f64>,
+    pause_flagged: Option<String>,
+    review_alpha: Option<f64>,
 ) -> Result<SettingsView, AppFnError> {
     let (backend, parts) = crate::error::server_context()?;
     let settings = SettingsView {
@@ -32,6 +38,10 @@ pub async fn update_settings(
         reveal_models: reveal_models.is_some_and(|v| v != "false"),
         retrain_every,
         scorer_strategy,
+        pause_flagged: gold_window.map(|_| pause_flagged.is_some_and(|v| v != "false")),
+        gold_window,
+        gold_min_percent,
+        review_alpha,
         scorer_runs: Vec::new(),
         scorer_off: None,
     };

@@ -1,0 +1,341 @@
+//! The reviewer's and admin's JSON API for label quality: gold accuracy per annotator,
+//! the review queue, one pair's judgments, and recording a final label.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use relabel_frontend::types::PairView;
+
+use super::AppState;
+use super::auth::{ApiJson, CurrentUser, project_for};
+use super::error::AppError;
+use crate::quality::{self, AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
+
+use super::REVIEWERS;
+
+/// Longest note a reviewer may attach, in characters.
+const MAX_NOTE: usize = 4_000;
+
+/// `GET .../quality`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QualityReport {
+    /// Krippendorff's alpha (ordinal) over every judged pair's current labels; null when
+    /// undefined (no pair with two labels, or every label the same).
+    pub alpha: Option<f64>,
+    /// Pairs waiting for a reviewer.
+    pub review_queue: usize,
+    /// The project's bar: flagged below this share of exact gold answers.
+    pub gold_min_accuracy: f64,
+    /// Over each annotator's last this many gold answers.
+    pub gold_window: i64,
+    /// Each annotator's gold accuracy.
+    pub annotators: Vec<AnnotatorGold>,
+}
+
+/// Gold accuracy per annotator (flagged ones marked), the project's alpha and the
+/// review queue's depth.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/quality",
+    params(("slug" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The project's quality figures", body = QualityReport),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a reviewer or admin of this project")
+    )
+)]
+pub async fn report(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<QualityReport>, AppError> {
+    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
+    let store = state.store.as_ref();
+    let annotators = quality::gold_report(store, &project).await?;
+    let rows = store.review_rows(&project).await?;
+    Ok(Json(QualityReport {
+        alpha: quality::project_alpha(&project, &rows),
+        review_queue: quality::review_items(&project, &rows).len(),
+        gold_min_accuracy: project.gold_min_accuracy,
+        gold_window: project.gold_window,
+        annotators,
+    }))
+}
+
+/// `GET .../review?limit=N`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewListQuery {
+    /// At most this many (1-500, default 50).
+    pub limit: Option<usize>,
+}
+
+/// One pair waiting for review, with what identifies it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewEntry {
+    /// The pair and why it is here.
+    #[serde(flatten)]
+    pub item: ReviewItem,
+    /// The query.
+    pub query: String,
+    /// The item's title.
+    pub item_title: String,
+}
+
+/// The review queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewList {
+    /// Pairs waiting in all.
+    pub total: usize,
+    /// The first `limit` of them, widest disagreement first.
+    pub pairs: Vec<ReviewEntry>,
+}
+
+/// Pairs waiting for a reviewer, widest disagreement first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/review",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("limit" = Option<usize>, Query, description = "At most this many (1-500, default 50)")
+    ),
+    responses(
+        (status = 200, description = "The review queue", body = ReviewList),
+        (status = 400, description = "A bad limit"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a reviewer or admin of this project")
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    query: Result<Query<ReviewListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ReviewList>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit: {limit} must be between 1 and 500"
+        )));
+    }
+    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
+    Ok(Json(queue(&state, &project, limit).await?))
+}
+
+/// The review queue's length and its first `limit` entries; shared by the JSON API and
+/// the review page.
+pub async fn queue(
+    state: &AppState,
+    project: &crate::domain::Project,
+    limit: usize,
+) -> Result<ReviewList, AppError> {
+    let items = quality::review_queue(state.store.as_ref(), project).await?;
+    let total = items.len();
+    let mut pairs = Vec::new();
+    for item in items.into_iter().take(limit) {
+        let view = state
+            .store
+            .pair_view(project, item.pair_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        pairs.push(ReviewEntry {
+            item,
+            query: view.query,
+            item_title: view.item.title,
+        });
+    }
+    Ok(ReviewList { total, pairs })
+}
+
+/// One pair as a reviewer sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewPair {
+    /// The pair: query, item and CoT candidates with the labels they reached.
+    pub pair: PairView,
+    /// Every judgment, revisions included, with rationale, rules cited and the guideline
+    /// version shown.
+    pub judgments: Vec<JudgmentDetail>,
+    /// Earlier decisions, oldest first; the latest is the final label.
+    pub decisions: Vec<Decision>,
+    /// Why the pair is in the review queue (empty when it is not).
+    pub reasons: Vec<ReviewReason>,
+}
+
+/// A pair's judgments, CoT candidates and decisions, for the reviewer to decide.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/review/{pair_id}",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("pair_id" = i64, Path, description = "The pair")
+    ),
+    responses(
+        (status = 200, description = "The pair for review", body = ReviewPair),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a reviewer or admin of this project"),
+        (status = 404, description = "No such pair in this project")
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, pair_id)): Path<(String, i64)>,
+) -> Result<Json<ReviewPair>, AppError> {
+    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
+    Ok(Json(pair_for_review(&state, &project, pair_id).await?))
+}
+
+/// One pair with everything a reviewer decides from; shared by the JSON API and the
+/// review page.
+pub async fn pair_for_review(
+    state: &AppState,
+    project: &crate::domain::Project,
+    pair_id: i64,
+) -> Result<ReviewPair, AppError> {
+    let store = state.store.as_ref();
+    let project = project.clone();
+    let mut pair = store
+        .pair_view(&project, pair_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Reviewers audit the model too: they see which model wrote each candidate.
+    if let Some(page) = store.export_page(&project, pair_id - 1, 1).await?.first()
+        && page.pair_id == pair_id
+    {
+        for (view, candidate) in pair.cot.iter_mut().zip(&page.candidates) {
+            view.model = Some(candidate.model.clone());
+        }
+    }
+    let reasons = quality::review_queue(store, &project)
+        .await?
+        .into_iter()
+        .find(|item| item.pair_id == pair_id)
+        .map(|item| item.reasons)
+        .unwrap_or_default();
+    Ok(ReviewPair {
+        pair,
+        judgments: store.pair_judgments(&project, pair_id).await?,
+        decisions: store.decisions(&project, pair_id).await?,
+        reasons,
+    })
+}
+
+/// `POST .../review/{pair_id}`: the final label.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// A label on the project's scale.
+    pub label: String,
+    /// Why (shown to other reviewers and kept in the audit log).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What a decision stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionResponse {
+    /// The decision's id.
+    pub decision_id: i64,
+}
+
+/// Records the pair's final label; the latest decision is what exports use.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/review/{pair_id}",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("pair_id" = i64, Path, description = "The pair")
+    ),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "Stored", body = DecisionResponse),
+        (status = 400, description = "Malformed"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a reviewer or admin of this project"),
+        (status = 404, description = "No such pair in this project"),
+        (status = 422, description = "A label not on the scale, or a note too long")
+    )
+)]
+pub async fn decide(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, pair_id)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<DecisionRequest>,
+) -> Result<Json<DecisionResponse>, AppError> {
+    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
+    let decision_id = record(&state, &project, user.id, pair_id, &body.label, &body.note).await?;
+    Ok(Json(DecisionResponse { decision_id }))
+}
+
+/// Checks and stores a decision; shared by the JSON API and the review page.
+pub async fn record(
+    state: &AppState,
+    project: &crate::domain::Project,
+    reviewer_id: i64,
+    pair_id: i64,
+    label: &str,
+    note: &str,
+) -> Result<i64, AppError> {
+    if !project.has_label(label) {
+        return Err(AppError::Unprocessable(format!(
+            "label: {label:?} is not on this project's scale ({})",
+            project.scale_labels.join(", ")
+        )));
+    }
+    if note.chars().count() > MAX_NOTE {
+        return Err(AppError::Unprocessable(format!(
+            "note: {} characters is more than {MAX_NOTE}",
+            note.chars().count()
+        )));
+    }
+    Ok(state
+        .store
+        .record_decision(project, pair_id, reviewer_id, label, note.trim())
+        .await?)
+}
+
+/// One chart of the quality dashboard as a CSV table (its row label, then its series).
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/quality/charts/{chart}",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("chart" = String, Path, description = "labels-by-band, labels-by-capability, judgments-per-day, alpha-over-time, leaderboard, queue-depth or confusion")
+    ),
+    responses(
+        (status = 200, description = "The chart's table", content_type = "text/csv"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a reviewer or admin of this project"),
+        (status = 404, description = "No such chart")
+    )
+)]
+pub async fn chart_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, chart)): Path<(String, String)>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
+    let view = crate::dashboard::dashboard(state.store.as_ref(), &project).await?;
+    let chart = view
+        .charts
+        .iter()
+        .find(|c| c.id == chart)
+        .ok_or(AppError::NotFound)?;
+    let body = crate::dashboard::to_csv(chart).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}-{}.csv\"", project.slug, chart.id),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
