@@ -1092,3 +1092,159 @@ fn the_server_starts_and_serves_without_the_scorers_weights() {
     server.wait().unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+#[tokio::test]
+async fn a_guideline_round_trips_through_a_file_and_a_bad_file_changes_nothing() {
+    each_backend(|db: TestDb| async move {
+        use relabel::storage::VersionRef;
+        let url = db.url.clone();
+        relabel::demo_project::install(db.store.as_ref(), 3)
+            .await
+            .unwrap();
+        let demo = db.store.project("demo").await.unwrap().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("v1.toml");
+        let out = relabel(
+            &url,
+            &[
+                "guideline",
+                "export",
+                "--project",
+                "demo",
+                "--out",
+                first.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = std::fs::read_to_string(&first).unwrap();
+        assert!(
+            text.contains("[[rules]]") && text.contains("[[rules.examples]]"),
+            "{text}"
+        );
+
+        // Nothing to publish before an import.
+        let out = relabel(
+            &url,
+            &["guideline", "publish", "--project", "demo", "--note", "x"],
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("no guideline draft"),
+            "{}",
+            stderr(&out)
+        );
+
+        // A bad file is refused whole, naming file, line and field; no draft appears.
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text.replacen("label = \"L", "label = \"X", 1)).unwrap();
+        let out = relabel(
+            &url,
+            &[
+                "guideline",
+                "import",
+                "--project",
+                "demo",
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("bad.toml:") && err.contains(": label: \"X"),
+            "{err}"
+        );
+        assert!(
+            db.store
+                .guideline_version(&demo, VersionRef::Draft)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Import, publish: version 2 has exactly version 1's rules.
+        let out = relabel(
+            &url,
+            &[
+                "guideline",
+                "import",
+                "--project",
+                "demo",
+                first.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v1 = db
+            .store
+            .guideline_version(&demo, VersionRef::Number(1))
+            .await
+            .unwrap()
+            .unwrap();
+        let draft = db
+            .store
+            .guideline_version(&demo, VersionRef::Draft)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(draft.rules, v1.rules, "{}", db.name);
+        let out = relabel(
+            &url,
+            &[
+                "guideline",
+                "publish",
+                "--project",
+                "demo",
+                "--note",
+                "round trip",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("published version 2"),
+            "{}",
+            stdout(&out)
+        );
+        let v2 = db
+            .store
+            .guideline_version(&demo, VersionRef::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (v2.number, v2.change_note.as_str()),
+            (Some(2), "round trip")
+        );
+        assert_eq!(v2.rules, v1.rules);
+        assert!(
+            db.store
+                .guideline_version(&demo, VersionRef::Draft)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let second = dir.path().join("v2.toml");
+        let out = relabel(
+            &url,
+            &[
+                "guideline",
+                "export",
+                "--project",
+                "demo",
+                "--out",
+                second.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let body = |t: &str| {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            body(&std::fs::read_to_string(&second).unwrap()),
+            body(&text)
+        );
+        db
+    })
+    .await;
+}

@@ -686,3 +686,64 @@ async fn the_quality_dashboard_is_drawn_on_the_server_and_each_chart_downloads_a
     })
     .await;
 }
+
+#[tokio::test]
+async fn hostile_rule_bodies_reach_the_page_as_text_only() {
+    use relabel::domain::RuleRecord;
+    let db = TestDb::sqlite().await;
+    let shop = project(&db.store, "shop").await;
+    let bodies = [
+        "Plain **bold** text and [a good link](https://example.com/rules).",
+        "<script>alert('xss-1')</script>",
+        "<img src=x onerror=alert('xss-2')>",
+        "[click me](javascript:alert('xss-3'))",
+        "<div onclick=\"alert('xss-4')\">raw html</div>",
+        "![tracker](https://evil.example/xss-5.png)",
+    ];
+    let rules: Vec<RuleRecord> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| RuleRecord {
+            key: format!("R-HOSTILE-{i}"),
+            title: format!("Rule {i}"),
+            body: (*body).into(),
+            capabilities: vec![],
+            dimension: None,
+            examples: vec![],
+        })
+        .collect();
+    db.store
+        .publish_guideline(&shop, &rules, "v1")
+        .await
+        .unwrap();
+    let st = state(&db);
+    let cookie = admin_cookie(&db, &st).await;
+    let (status, _, html) = call(&st, get_as("/p/shop/annotate", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    // The markdown is rendered...
+    assert!(html.contains("<strong>bold</strong>"), "{html}");
+    assert!(
+        html.contains(r#"<a href="https://example.com/rules">a good link</a>"#),
+        "{html}"
+    );
+    // ...and nothing the authors wrote runs, loads or carries an event handler: no tag
+    // of the page carries a payload (each is marked xss-N), and the data the page
+    // carries for hydration holds no script tag either. Escaped, as text, they may show.
+    for tag in html.split('<').skip(1) {
+        let inside = tag.split('>').next().unwrap_or_default();
+        assert!(
+            !inside.contains("xss-"),
+            "a payload reached a tag: <{inside}>"
+        );
+    }
+    assert!(
+        !html.contains("<script>alert"),
+        "a script tag reached the page"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert"),
+        "the script is shown as text: {html}"
+    );
+    assert!(html.contains("click me") && html.contains("tracker"));
+    db.finish().await;
+}

@@ -667,7 +667,7 @@ pub fn AnnotatePage() -> impl IntoView {
                                                                 {r.id.clone()}
                                                             </button>
                                                             <strong>{r.title.clone()}</strong>
-                                                            <p>{r.body.clone()}</p>
+                                                            <div class="rule-body" inner_html=crate::markdown::render(&r.body)></div>
                                                             <p class="tags">{r.capabilities.join(" · ")}</p>
                                                             <RuleExamples examples=r.examples.clone() />
                                                         </li>

@@ -7,3 +7,7 @@ ALTER TABLE projects ADD COLUMN gold_window BIGINT NOT NULL DEFAULT 20 CHECK (go
 ALTER TABLE projects ADD COLUMN gold_min_accuracy DOUBLE PRECISION NOT NULL DEFAULT 0.7 CHECK (gold_min_accuracy >= 0 AND gold_min_accuracy <= 1);
 ALTER TABLE projects ADD COLUMN pause_flagged BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE projects ADD COLUMN review_alpha DOUBLE PRECISION NOT NULL DEFAULT 0.5 CHECK (review_alpha >= -1 AND review_alpha <= 1);
+
+-- A guideline has at most one draft (a version not yet published); `relabel guideline
+-- import` replaces it and `relabel guideline publish` numbers it.
+CREATE UNIQUE INDEX guideline_versions_one_draft ON guideline_versions (guideline_id) WHERE published_at IS NULL;

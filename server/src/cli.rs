@@ -59,10 +59,65 @@ pub enum Command {
     /// (`scripts/dev setup`, or RELABEL_MODEL_DIR).
     #[command(subcommand)]
     Scorer(ScorerCommand),
+    /// A project's guideline as a file (TOML, docs/formats.md), so it can live in git:
+    /// export a version, import a file as the draft, publish the draft.
+    #[command(subcommand)]
+    Guideline(GuidelineCommand),
     /// Measure relabel. `bench active-learning` simulates annotators from a labelled
     /// file and compares how many labels each acquisition strategy needs.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// `relabel guideline`.
+#[derive(Debug, Subcommand)]
+pub enum GuidelineCommand {
+    /// Write a guideline version (the latest published by default) to a file.
+    Export(GuidelineExportArgs),
+    /// Read a guideline file into the project's draft, replacing any draft. Nothing is
+    /// published: annotators keep seeing the latest published version until
+    /// `relabel guideline publish`.
+    Import(GuidelineImportArgs),
+    /// Publish the project's draft as the next version, with a change note.
+    Publish(GuidelinePublishArgs),
+}
+
+/// `relabel guideline export`.
+#[derive(Debug, Args)]
+pub struct GuidelineExportArgs {
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// Where to write the file (`-` for standard output).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// This published version number instead of the latest.
+    #[arg(long, conflicts_with = "draft")]
+    pub version: Option<i64>,
+    /// The unpublished draft instead of the latest version.
+    #[arg(long)]
+    pub draft: bool,
+}
+
+/// `relabel guideline import`.
+#[derive(Debug, Args)]
+pub struct GuidelineImportArgs {
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// The guideline file (TOML).
+    pub file: PathBuf,
+}
+
+/// `relabel guideline publish`.
+#[derive(Debug, Args)]
+pub struct GuidelinePublishArgs {
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// What changed, for the version history.
+    #[arg(long)]
+    pub note: String,
 }
 
 /// `relabel scorer`.
@@ -426,6 +481,7 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
         Command::Users(UsersCommand::Add(args)) => users_add(store, args).await,
         Command::Export(args) => export(store, args).await,
         Command::Scorer(command) => scorer(store, command).await,
+        Command::Guideline(command) => guideline(store, command).await,
         Command::Bench(BenchCommand::ActiveLearning(args)) => {
             crate::bench::active_learning(args).await
         }
@@ -526,24 +582,13 @@ async fn scorer(store: &SharedStore, command: ScorerCommand) -> anyhow::Result<(
 /// Writes the demo's pairs, each with its true label as gold label, as JSONL; the file
 /// appears whole or not at all.
 fn write_demo_pairs(path: &std::path::Path, seed: u64) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
     let pairs = crate::demo::labelled(seed);
-    {
-        let mut out = std::io::BufWriter::new(file.as_file_mut());
-        for pair in &pairs {
-            serde_json::to_writer(&mut out, pair)?;
-            out.write_all(b"\n")?;
-        }
-        out.flush()?;
+    let mut out = Vec::new();
+    for pair in &pairs {
+        serde_json::to_writer(&mut out, pair)?;
+        out.push(b'\n');
     }
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    write_atomically(path, &out)?;
     eprintln!(
         "wrote {} labelled demo pairs to {}",
         pairs.len(),
@@ -672,6 +717,97 @@ async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
     for (why, count) in &summary.left_out {
         eprintln!("  left out {count} pair(s): {why}");
     }
+    Ok(())
+}
+
+async fn guideline(store: &SharedStore, command: GuidelineCommand) -> anyhow::Result<()> {
+    use crate::storage::VersionRef;
+    match command {
+        GuidelineCommand::Export(args) => {
+            let project = project_or_fail(store, &args.project).await?;
+            let which = match (args.version, args.draft) {
+                (Some(n), _) => VersionRef::Number(n),
+                (None, true) => VersionRef::Draft,
+                (None, false) => VersionRef::Latest,
+            };
+            let Some(version) = store.guideline_version(&project, which).await? else {
+                bail!(
+                    "project {} has no {}",
+                    project.slug,
+                    match which {
+                        VersionRef::Latest => "published guideline yet".to_owned(),
+                        VersionRef::Number(n) => format!("published guideline version {n}"),
+                        VersionRef::Draft => "guideline draft".to_owned(),
+                    }
+                );
+            };
+            let what = version
+                .number
+                .map_or_else(|| "draft".to_owned(), |n| format!("version {n}"));
+            let comment = format!(
+                "relabel guideline of project {}, {what}\nformat: docs/formats.md, \"Guideline files\"",
+                project.slug
+            );
+            let text = crate::guideline::write(&version.rules, &comment);
+            if args.out.as_os_str() == "-" {
+                print!("{text}");
+            } else {
+                write_atomically(&args.out, text.as_bytes())?;
+                eprintln!(
+                    "wrote {} rules of {what} to {}",
+                    version.rules.len(),
+                    args.out.display()
+                );
+            }
+            Ok(())
+        }
+        GuidelineCommand::Import(args) => {
+            let project = project_or_fail(store, &args.project).await?;
+            let text = std::fs::read_to_string(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let name = args.file.display().to_string();
+            let rules = crate::guideline::parse(&project, &name, &text)?;
+            store.save_draft(&project, &rules, None).await?;
+            println!(
+                "stored {} rules as the draft of {}; publish it with `relabel guideline publish --project {} --note TEXT`",
+                rules.len(),
+                project.slug,
+                project.slug
+            );
+            Ok(())
+        }
+        GuidelineCommand::Publish(args) => {
+            let project = project_or_fail(store, &args.project).await?;
+            if args.note.trim().is_empty() {
+                bail!("--note: say what changed; it goes into the version history");
+            }
+            match store.publish_draft(&project, args.note.trim(), None).await {
+                Ok(number) => {
+                    println!("published version {number} of {}'s guideline", project.slug);
+                    Ok(())
+                }
+                Err(crate::storage::StoreError::NotFound) => bail!(
+                    "project {} has no guideline draft; import one with `relabel guideline import --project {} FILE`",
+                    project.slug,
+                    project.slug
+                ),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, then renamed.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -370,8 +370,56 @@ pub trait Store: Send + Sync {
     ) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), StoreError>;
     /// Per band: `(band, pairs with all k judgments or a decision, pairs)`.
     async fn queue_depth(&self, project: &Project) -> Result<Vec<(String, i64, i64)>, StoreError>;
+    /// Stores `rules` as the project's guideline draft, replacing any draft there was
+    /// (audited with `author`); the draft's version id.
+    async fn save_draft(
+        &self,
+        project: &Project,
+        rules: &[RuleRecord],
+        author: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// Publishes the project's draft as the next version number, with its change note
+    /// (audited with `author`); the number. `NotFound` when there is no draft.
+    async fn publish_draft(
+        &self,
+        project: &Project,
+        change_note: &str,
+        author: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// A guideline version of the project: the latest published, a number, or the draft.
+    async fn guideline_version(
+        &self,
+        project: &Project,
+        which: VersionRef,
+    ) -> Result<Option<GuidelineVersion>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
+}
+
+/// Which guideline version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRef {
+    /// The newest published version.
+    Latest,
+    /// The published version with this number.
+    Number(i64),
+    /// The unpublished draft.
+    Draft,
+}
+
+/// A guideline version and its rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuidelineVersion {
+    /// The version's id.
+    pub id: i64,
+    /// Its number; none for the draft.
+    pub number: Option<i64>,
+    /// The change note (empty for the draft).
+    pub change_note: String,
+    /// When it was published (epoch ms); none for the draft.
+    pub published_at: Option<i64>,
+    /// The rules, in order.
+    pub rules: Vec<RuleRecord>,
 }
 
 /// One training run of a project's scorer.

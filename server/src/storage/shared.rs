@@ -134,6 +134,110 @@ macro_rules! impl_store {
             Ok(granted)
         }
 
+        /// Stores a version's rules and their examples inside `tx`, in order; an example
+        /// label off the project's scale or a repeated rule id is a conflict.
+        async fn insert_rules(
+            tx: &mut Transaction<'static, $db>,
+            project: &Project,
+            version_id: i64,
+            rules: &[RuleRecord],
+        ) -> Result<(), StoreError> {
+            for (position, rule) in rules.iter().enumerate() {
+                if let Some(bad) = rule.examples.iter().find(|e| !project.has_label(&e.label)) {
+                    return Err(StoreError::Conflict(format!(
+                        "rule {}: example label {:?} is not on the project's scale ({})",
+                        rule.key,
+                        bad.label,
+                        project.scale_labels.join(", ")
+                    )));
+                }
+                let rule_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO rules \
+                       (version_id, rule_key, position, title, body, capabilities, dimension) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(version_id)
+                .bind(&rule.key)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(&rule.title)
+                .bind(&rule.body)
+                .bind(json_text(&rule.capabilities))
+                .bind(rule.dimension.as_deref())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, || format!("rule id {} appears twice", rule.key)))?;
+                for example in &rule.examples {
+                    sqlx::query(
+                        "INSERT INTO rule_examples \
+                           (rule_id, inline_query, inline_item_title, label, why) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(rule_id)
+                    .bind(&example.query)
+                    .bind(&example.item_title)
+                    .bind(&example.label)
+                    .bind(&example.why)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+
+        /// A guideline version's rules with their examples, in order.
+        async fn rules_of(
+            pool: &sqlx::Pool<$db>,
+            version_id: i64,
+        ) -> Result<Vec<RuleRecord>, StoreError> {
+            let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+                "SELECT id, rule_key, title, body, capabilities, dimension FROM rules \
+                 WHERE version_id = $1 ORDER BY position",
+            )
+            .bind(version_id)
+            .fetch_all(pool)
+            .await?;
+            // Examples written inline, or taken from a pair of the project.
+            let example_rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+                "SELECT e.rule_id, \
+                        COALESCE(e.inline_query, q.text, ''), \
+                        COALESCE(e.inline_item_title, i.title, ''), \
+                        e.label, e.why \
+                 FROM rule_examples e \
+                 JOIN rules r ON r.id = e.rule_id \
+                 LEFT JOIN pairs p ON p.id = e.pair_id \
+                 LEFT JOIN queries q ON q.id = p.query_id \
+                 LEFT JOIN items i ON i.id = p.item_id \
+                 WHERE r.version_id = $1 ORDER BY e.id",
+            )
+            .bind(version_id)
+            .fetch_all(pool)
+            .await?;
+            let mut examples: std::collections::HashMap<i64, Vec<RuleExample>> =
+                std::collections::HashMap::new();
+            for (rule_id, query, item_title, label, why) in example_rows {
+                examples.entry(rule_id).or_default().push(RuleExample {
+                    query,
+                    item_title,
+                    label,
+                    why,
+                });
+            }
+            rows
+                .into_iter()
+                .map(|(id, key, title, body, capabilities, dimension)| {
+                    Ok(RuleRecord {
+                        key,
+                        title,
+                        body,
+                        capabilities: serde_json::from_str(&capabilities)
+                            .map_err(|e| StoreError::Corrupt(format!("rules.capabilities: {e}")))?,
+                        dimension,
+                        examples: examples.remove(&id).unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        }
+
         fn project_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Project, StoreError> {
             let labels: String = row.try_get("scale_labels")?;
             Ok(Project {
@@ -347,45 +451,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                for (position, rule) in rules.iter().enumerate() {
-                    if let Some(bad) = rule.examples.iter().find(|e| !project.has_label(&e.label)) {
-                        return Err(StoreError::Conflict(format!(
-                            "rule {}: example label {:?} is not on the project's scale ({})",
-                            rule.key,
-                            bad.label,
-                            project.scale_labels.join(", ")
-                        )));
-                    }
-                    let rule_id: i64 = sqlx::query_scalar(
-                        "INSERT INTO rules \
-                           (version_id, rule_key, position, title, body, capabilities, dimension) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    )
-                    .bind(version_id)
-                    .bind(&rule.key)
-                    .bind(i64::try_from(position).unwrap_or(i64::MAX))
-                    .bind(&rule.title)
-                    .bind(&rule.body)
-                    .bind(json_text(&rule.capabilities))
-                    .bind(rule.dimension.as_deref())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_on_unique(e, || format!("rule id {} appears twice", rule.key)))?;
-                    for example in &rule.examples {
-                        sqlx::query(
-                            "INSERT INTO rule_examples \
-                               (rule_id, inline_query, inline_item_title, label, why) \
-                             VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(rule_id)
-                        .bind(&example.query)
-                        .bind(&example.item_title)
-                        .bind(&example.label)
-                        .bind(&example.why)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
+                insert_rules(&mut tx, project, version_id, rules).await?;
                 audit(&mut tx, None, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number, "rules": rules.len() })).await?;
                 tx.commit().await?;
                 Ok(number)
@@ -1129,53 +1195,7 @@ macro_rules! impl_store {
                 let Some((version_id, number)) = version else {
                     return Ok(None);
                 };
-                let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
-                    "SELECT id, rule_key, title, body, capabilities, dimension FROM rules \
-                     WHERE version_id = $1 ORDER BY position",
-                )
-                .bind(version_id)
-                .fetch_all(&self.pool)
-                .await?;
-                // Examples written inline, or taken from a pair of the project.
-                let example_rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
-                    "SELECT e.rule_id, \
-                            COALESCE(e.inline_query, q.text, ''), \
-                            COALESCE(e.inline_item_title, i.title, ''), \
-                            e.label, e.why \
-                     FROM rule_examples e \
-                     JOIN rules r ON r.id = e.rule_id \
-                     LEFT JOIN pairs p ON p.id = e.pair_id \
-                     LEFT JOIN queries q ON q.id = p.query_id \
-                     LEFT JOIN items i ON i.id = p.item_id \
-                     WHERE r.version_id = $1 ORDER BY e.id",
-                )
-                .bind(version_id)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut examples: std::collections::HashMap<i64, Vec<RuleExample>> =
-                    std::collections::HashMap::new();
-                for (rule_id, query, item_title, label, why) in example_rows {
-                    examples.entry(rule_id).or_default().push(RuleExample {
-                        query,
-                        item_title,
-                        label,
-                        why,
-                    });
-                }
-                let rules = rows
-                    .into_iter()
-                    .map(|(id, key, title, body, capabilities, dimension)| {
-                        Ok(RuleRecord {
-                            key,
-                            title,
-                            body,
-                            capabilities: serde_json::from_str(&capabilities)
-                                .map_err(|e| StoreError::Corrupt(format!("rules.capabilities: {e}")))?,
-                            dimension,
-                            examples: examples.remove(&id).unwrap_or_default(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let rules = rules_of(&self.pool, version_id).await?;
                 Ok(Some((version_id, number, rules)))
             }
 
@@ -1644,6 +1664,137 @@ macro_rules! impl_store {
                 .bind(project.overlap_k)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn save_draft(
+                &self,
+                project: &Project,
+                rules: &[RuleRecord],
+                author: Option<i64>,
+            ) -> Result<i64, StoreError> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO guidelines (project_id, created_at) VALUES ($1, $2) \
+                     ON CONFLICT (project_id) DO NOTHING",
+                )
+                .bind(project.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let guideline_id: i64 =
+                    sqlx::query_scalar("SELECT id FROM guidelines WHERE project_id = $1")
+                        .bind(project.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let draft: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM guideline_versions WHERE guideline_id = $1 AND published_at IS NULL",
+                )
+                .bind(guideline_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let version_id = match draft {
+                    Some(id) => {
+                        sqlx::query(
+                            "DELETE FROM rule_examples WHERE rule_id IN (SELECT id FROM rules WHERE version_id = $1)",
+                        )
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query("DELETE FROM rules WHERE version_id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE guideline_versions SET author_id = $1, created_at = $2 WHERE id = $3")
+                            .bind(author)
+                            .bind(now)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        id
+                    }
+                    None => sqlx::query_scalar(
+                        "INSERT INTO guideline_versions (guideline_id, author_id, created_at) \
+                         VALUES ($1, $2, $3) RETURNING id",
+                    )
+                    .bind(guideline_id)
+                    .bind(author)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?,
+                };
+                insert_rules(&mut tx, project, version_id, rules).await?;
+                audit(&mut tx, author, "guideline.draft", "guideline_version", version_id, &serde_json::json!({ "rules": rules.len() })).await?;
+                tx.commit().await?;
+                Ok(version_id)
+            }
+
+            async fn publish_draft(
+                &self,
+                project: &Project,
+                change_note: &str,
+                author: Option<i64>,
+            ) -> Result<i64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let draft: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT v.id, v.guideline_id FROM guideline_versions v JOIN guidelines g ON g.id = v.guideline_id \
+                     WHERE g.project_id = $1 AND v.published_at IS NULL",
+                )
+                .bind(project.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((version_id, guideline_id)) = draft else {
+                    return Err(StoreError::NotFound);
+                };
+                let number: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(number), 0) + 1 FROM guideline_versions WHERE guideline_id = $1",
+                )
+                .bind(guideline_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE guideline_versions SET number = $1, change_note = $2, \
+                       author_id = COALESCE($3, author_id), published_at = $4 WHERE id = $5",
+                )
+                .bind(number)
+                .bind(change_note)
+                .bind(author)
+                .bind(now_ms())
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, author, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number })).await?;
+                tx.commit().await?;
+                Ok(number)
+            }
+
+            async fn guideline_version(
+                &self,
+                project: &Project,
+                which: $crate::storage::VersionRef,
+            ) -> Result<Option<$crate::storage::GuidelineVersion>, StoreError> {
+                use $crate::storage::VersionRef;
+                let base = "SELECT v.id, v.number, v.change_note, v.published_at FROM guideline_versions v \
+                            JOIN guidelines g ON g.id = v.guideline_id WHERE g.project_id = $1";
+                let query = match which {
+                    VersionRef::Latest => format!("{base} AND v.published_at IS NOT NULL ORDER BY v.number DESC LIMIT 1"),
+                    VersionRef::Number(_) => format!("{base} AND v.published_at IS NOT NULL AND v.number = $2"),
+                    VersionRef::Draft => format!("{base} AND v.published_at IS NULL"),
+                };
+                let mut q = sqlx::query_as::<_, (i64, Option<i64>, String, Option<i64>)>(&query).bind(project.id);
+                if let VersionRef::Number(n) = which {
+                    q = q.bind(n);
+                }
+                let Some((id, number, change_note, published_at)) = q.fetch_optional(&self.pool).await? else {
+                    return Ok(None);
+                };
+                Ok(Some($crate::storage::GuidelineVersion {
+                    id,
+                    number,
+                    change_note,
+                    published_at,
+                    rules: rules_of(&self.pool, id).await?,
+                }))
             }
 
             async fn close(&self) {
