@@ -852,3 +852,280 @@ async fn a_reviewer_decides_a_split_pair_and_the_exports_use_the_decision() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_changed_rule_sends_its_judgments_to_re_review_and_the_decision_is_a_new_judgment() {
+    use relabel::domain::{RuleExample, RuleRecord};
+    use relabel::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
+    each_backend(|db: TestDb| async move {
+        let state = setup(&db).await;
+        let store = &db.store;
+        let shop = store.project("shop").await.unwrap().unwrap();
+        let rule = |key: &str, body: &str| RuleRecord {
+            key: key.into(),
+            title: format!("Rule {key}"),
+            body: body.into(),
+            capabilities: vec!["rule-adherence".into()],
+            dimension: None,
+            examples: vec![RuleExample {
+                query: "q".into(),
+                item_title: "t".into(),
+                label: "L2".into(),
+                why: "w".into(),
+            }],
+        };
+        store
+            .publish_guideline(
+                &shop,
+                &[
+                    rule("R-BRAND-01", "Another brand is L2."),
+                    rule("R-COLOR-01", "Colour must match."),
+                ],
+                "first",
+            )
+            .await
+            .unwrap();
+        let v1 = store
+            .guideline_version(&shop, relabel::storage::VersionRef::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        // ana judges every pair under version 1: three cite the brand rule, one colour.
+        let ana = store.user_by_name("ana").await.unwrap().unwrap().id;
+        let mut brand_pairs = Vec::new();
+        while let Some(claim) = queue::next_pair(store.as_ref(), &shop, ana).await.unwrap() {
+            let cites = if brand_pairs.len() < 3 {
+                "R-BRAND-01"
+            } else {
+                "R-COLOR-01"
+            };
+            if cites == "R-BRAND-01" {
+                brand_pairs.push(claim.pair_id);
+            }
+            let input = JudgmentInput {
+                pair_id: claim.pair_id,
+                lease_id: Some(claim.lease_id),
+                label: Some("L3".into()),
+                rules: vec![RuleCitation {
+                    id: cites.into(),
+                    verdict: RuleVerdict::Applies,
+                }],
+                rationale: None,
+                duration_ms: None,
+                guideline_version_id: Some(v1.id),
+                idempotency_key: format!("v1-{}", claim.pair_id),
+                ranking: None,
+            };
+            queue::submit(store.as_ref(), &shop, ana, &input, false)
+                .await
+                .unwrap();
+        }
+        assert_eq!(brand_pairs.len(), 3);
+
+        // An editor changes the brand rule through the API and publishes version 2.
+        let hash = hash_password(PASSWORD).unwrap();
+        let ed = store.create_user("ed", &hash).await.unwrap();
+        store
+            .grant_role(ed, Some(shop.id), Role::GuidelineEditor, None)
+            .await
+            .unwrap();
+        let ed = login(&state, "ed").await;
+        let ana_cookie = login(&state, "ana").await;
+        let draft = json!({ "rules": [
+            { "id": "R-BRAND-01", "title": "Rule R-BRAND-01", "capabilities": ["rule-adherence"],
+              "body": "Another brand is L1, unless it is a sub-brand.",
+              "examples": [{ "query": "q", "item_title": "t", "label": "L2", "why": "w" }] },
+            { "id": "R-COLOR-01", "title": "Rule R-COLOR-01", "capabilities": ["rule-adherence"],
+              "body": "Colour must match.",
+              "examples": [{ "query": "q", "item_title": "t", "label": "L2", "why": "w" }] }
+        ]});
+        let refused = send(
+            &state,
+            "PUT",
+            "/api/v1/projects/shop/guideline/draft",
+            Some(&ana_cookie),
+            Some(draft.clone()),
+        )
+        .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "an annotator edits no guideline"
+        );
+        let bad = json!({ "rules": [{ "id": "R 1", "title": "" }] });
+        let reply = send(
+            &state,
+            "PUT",
+            "/api/v1/projects/shop/guideline/draft",
+            Some(&ed),
+            Some(bad),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let message = reply.json["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("rules[0]: id:") && message.contains("rules[0]: title:"),
+            "{message}"
+        );
+        let reply = send(
+            &state,
+            "PUT",
+            "/api/v1/projects/shop/guideline/draft",
+            Some(&ed),
+            Some(draft),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        let reply = send(
+            &state,
+            "POST",
+            "/api/v1/projects/shop/guideline/publish",
+            Some(&ed),
+            Some(json!({ "note": "sub-brands" })),
+        )
+        .await;
+        assert_eq!(reply.json["number"], 2, "{}", reply.json);
+
+        // The diff and what it touches: the brand rule, cited by three judgments.
+        let diff = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/guideline/diff?from=1&to=2",
+            Some(&ana_cookie),
+            None,
+        )
+        .await;
+        assert_eq!(diff.status, StatusCode::OK);
+        assert_eq!(diff.json["changed"][0]["id"], "R-BRAND-01");
+        assert_eq!(diff.json["unchanged"], 1);
+        let spans = diff.json["changed"][0]["body"].as_array().unwrap();
+        assert!(
+            spans
+                .iter()
+                .any(|s| s["op"] == "removed" && s["text"].as_str().unwrap().contains("L2"))
+        );
+        assert!(
+            spans
+                .iter()
+                .any(|s| s["op"] == "added" && s["text"].as_str().unwrap().contains("sub-brand"))
+        );
+        let impact = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/guideline/versions/2/impact",
+            Some(&ed),
+            None,
+        )
+        .await;
+        assert_eq!(impact.status, StatusCode::OK, "{}", impact.json);
+        assert_eq!(
+            impact.json["rules"],
+            json!([{ "rule": "R-BRAND-01", "change": "changed", "judgments": 3 }])
+        );
+        let sent = send(
+            &state,
+            "POST",
+            "/api/v1/projects/shop/guideline/versions/2/rereview",
+            Some(&ed),
+            None,
+        )
+        .await;
+        assert_eq!(sent.json["sent"], 3, "{}", sent.json);
+        let again = send(
+            &state,
+            "POST",
+            "/api/v1/projects/shop/guideline/versions/2/rereview",
+            Some(&ed),
+            None,
+        )
+        .await;
+        assert_eq!(again.json["sent"], 0, "sending twice adds nothing");
+
+        // The reviewer sees them, with the rule then and now, and decides one.
+        let rev = login(&state, "rev").await;
+        let queue_now = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/review",
+            Some(&rev),
+            None,
+        )
+        .await;
+        assert_eq!(queue_now.json["total"], 3, "{}", queue_now.json);
+        assert_eq!(queue_now.json["pairs"][0]["reasons"][0]["kind"], "rereview");
+        let pair_id = brand_pairs[0];
+        let uri = format!("/api/v1/projects/shop/review/{pair_id}");
+        let shown = send(&state, "GET", &uri, Some(&rev), None).await;
+        let open = &shown.json["rereviews"][0];
+        assert_eq!(open["annotator"], "ana");
+        assert_eq!(open["label"], "L3");
+        assert_eq!(open["rule_before"]["body"], "Another brand is L2.");
+        assert_eq!(
+            open["rule_after"]["body"],
+            "Another brand is L1, unless it is a sub-brand."
+        );
+        let uri = format!("/api/v1/projects/shop/rereview/{pair_id}");
+        let off = send(
+            &state,
+            "POST",
+            &uri,
+            Some(&rev),
+            Some(json!({ "label": "L7" })),
+        )
+        .await;
+        assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let decided = send(
+            &state,
+            "POST",
+            &uri,
+            Some(&rev),
+            Some(json!({ "label": "L1", "note": "another brand" })),
+        )
+        .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.json);
+        let judgment_id = decided.json["judgment_id"].as_i64().unwrap();
+        let again = send(
+            &state,
+            "POST",
+            &uri,
+            Some(&rev),
+            Some(json!({ "label": "L1" })),
+        )
+        .await;
+        assert_eq!(
+            again.status,
+            StatusCode::NOT_FOUND,
+            "resolved: nothing open"
+        );
+
+        // The decision is a new judgment by the reviewer, under version 2.
+        let v2 = store
+            .guideline_version(&shop, relabel::storage::VersionRef::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(v2.number, Some(2));
+        let rows = store.pair_judgments(&shop, pair_id).await.unwrap();
+        let new = rows.iter().find(|j| j.id == judgment_id).unwrap();
+        assert_eq!(
+            (new.annotator.as_str(), new.label.as_deref()),
+            ("rev", Some("L1"))
+        );
+        assert_eq!(new.guideline_version, Some(2));
+        assert_eq!(new.rationale.as_deref(), Some("another brand"));
+        // ...and the pair's final label: the judgment under the old rule no longer decides.
+        let decisions = store.decisions(&shop, pair_id).await.unwrap();
+        assert_eq!(decisions.last().map(|d| d.label.as_str()), Some("L1"));
+        let queue_now = send(
+            &state,
+            "GET",
+            "/api/v1/projects/shop/review",
+            Some(&rev),
+            None,
+        )
+        .await;
+        assert_eq!(queue_now.json["total"], 2, "{}", queue_now.json);
+        db
+    })
+    .await;
+}

@@ -35,7 +35,7 @@ enum Outcome {
     Unauth,
     /// 403 / `Forbidden`.
     Forbidden,
-    /// Past the access checks, then refused on its content (400, 404, 409, `Refused`,
+    /// Past the access checks, then refused on its content (400, 404, 409, 422, `Refused`,
     /// `BadCredentials`): proves access was granted without changing anything.
     Refused,
 }
@@ -182,6 +182,65 @@ fn table() -> Vec<Case> {
             path: "/p/{slug}/review/{pair}",
             call_path: "/p/shop/review/999999",
             body: None,
+            expect: [Unauth, Forbidden, Refused, Forbidden, Refused],
+        },
+        // The guideline: members read it; editors (and admins) change it; the annotator,
+        // reviewer and outsider cannot reach the editor's API. Bodies that would change
+        // something are refused on content once access is granted.
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/guideline/versions",
+            call_path: "/api/v1/projects/shop/guideline/versions",
+            body: None,
+            expect: [Unauth, Ok, Ok, Forbidden, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/guideline/versions/{number}",
+            call_path: "/api/v1/projects/shop/guideline/versions/99",
+            body: None,
+            expect: [Unauth, Refused, Refused, Forbidden, Refused],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/guideline/diff",
+            call_path: "/api/v1/projects/shop/guideline/diff?from=98&to=99",
+            body: None,
+            expect: [Unauth, Refused, Refused, Forbidden, Refused],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/guideline/versions/{number}/impact",
+            call_path: "/api/v1/projects/shop/guideline/versions/99/impact",
+            body: None,
+            expect: [Unauth, Forbidden, Refused, Forbidden, Refused],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/guideline/versions/{number}/rereview",
+            call_path: "/api/v1/projects/shop/guideline/versions/99/rereview",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "PUT",
+            path: "/api/v1/projects/{slug}/guideline/draft",
+            call_path: "/api/v1/projects/shop/guideline/draft",
+            body: json_body(json!({"rules": [{"id": "bad id!", "title": "x"}]})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/guideline/publish",
+            call_path: "/api/v1/projects/shop/guideline/publish",
+            body: json_body(json!({"note": "authz"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/rereview/{pair_id}",
+            call_path: "/api/v1/projects/shop/rereview/999999",
+            body: json_body(json!({"label": "L3"})),
             expect: [Unauth, Forbidden, Refused, Forbidden, Refused],
         },
         Case {
@@ -394,7 +453,10 @@ fn classify(status: StatusCode, body: &str) -> Outcome {
         || body.contains("BadCredentials")
         || matches!(
             status,
-            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::CONFLICT
+            StatusCode::BAD_REQUEST
+                | StatusCode::NOT_FOUND
+                | StatusCode::CONFLICT
+                | StatusCode::UNPROCESSABLE_ENTITY
         )
     {
         Refused

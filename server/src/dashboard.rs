@@ -439,6 +439,7 @@ mod tests {
             ],
             decided: vec![(2, day + 20, "L2".into())],
             complete: vec![1, 3],
+            rereviews: Vec::new(),
         };
         let log = review
             .judgments

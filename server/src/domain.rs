@@ -412,7 +412,7 @@ pub struct RuleRecord {
 
 /// A worked example of a rule, written inline: a query, an item, the label the rule
 /// gives, and a one-line why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleExample {
     /// The query.
     pub query: String,

@@ -98,66 +98,121 @@ pub fn parse(
             problems: vec![format!("{name}:{line}: {}", e.message().trim())],
         }
     })?;
-    let mut problems = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    // Where each checked field sits: the line of a rule's id and title, and of each
+    // example's query and label.
+    let line = |span: std::ops::Range<usize>| line_of(text, span.start);
+    // Per rule: the lines of its id and title, and of each example's query and label.
+    type RuleLines = (usize, usize, Vec<(usize, usize)>);
+    let mut lines: Vec<RuleLines> = Vec::new();
     let mut rules = Vec::with_capacity(file.rules.len());
     for rule in file.rules {
-        let at = |span: std::ops::Range<usize>| line_of(text, span.start);
-        let id = rule.id.get_ref();
-        if !valid_rule_id(id) {
-            problems.push(format!(
-                "{name}:{}: id: {id:?} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit",
-                at(rule.id.span())
-            ));
-        } else if let Some(first) = seen.insert(id.clone(), at(rule.id.span())) {
-            problems.push(format!(
-                "{name}:{}: id: {id:?} is used already, on line {first}",
-                at(rule.id.span())
-            ));
-        }
-        if rule.title.get_ref().trim().is_empty() {
-            problems.push(format!(
-                "{name}:{}: title: must not be empty",
-                at(rule.title.span())
-            ));
-        }
-        let mut examples = Vec::with_capacity(rule.examples.len());
-        for example in rule.examples {
-            if !project.has_label(example.label.get_ref()) {
-                problems.push(format!(
-                    "{name}:{}: label: {:?} is not on the project's scale ({})",
-                    at(example.label.span()),
-                    example.label.get_ref(),
-                    project.scale_labels.join(", ")
-                ));
-            }
-            if example.query.get_ref().trim().is_empty() {
-                problems.push(format!(
-                    "{name}:{}: query: must not be empty",
-                    at(example.query.span())
-                ));
-            }
-            examples.push(RuleExample {
-                query: example.query.into_inner(),
-                item_title: example.item_title,
-                label: example.label.into_inner(),
-                why: example.why,
-            });
-        }
+        lines.push((
+            line(rule.id.span()),
+            line(rule.title.span()),
+            rule.examples
+                .iter()
+                .map(|e| (line(e.query.span()), line(e.label.span())))
+                .collect(),
+        ));
         rules.push(RuleRecord {
             key: rule.id.into_inner(),
             title: rule.title.into_inner(),
             body: rule.body,
             capabilities: rule.capabilities,
             dimension: rule.dimension,
-            examples,
+            examples: rule
+                .examples
+                .into_iter()
+                .map(|e| RuleExample {
+                    query: e.query.into_inner(),
+                    item_title: e.item_title,
+                    label: e.label.into_inner(),
+                    why: e.why,
+                })
+                .collect(),
         });
     }
+    let problems = check(project, &rules, |at| {
+        let (id, title, examples) = &lines[at.rule];
+        let n = match (at.example, at.field) {
+            (Some(e), "label") => examples[e].1,
+            (Some(e), _) => examples[e].0,
+            (None, "title") => *title,
+            (None, _) => *id,
+        };
+        format!("{name}:{n}")
+    });
     if problems.is_empty() {
         Ok(rules)
     } else {
         Err(GuidelineFileError { problems })
     }
+}
+
+/// Where a problem is: the rule's index, the example's index, and the field.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    /// The rule, 0-based.
+    pub rule: usize,
+    /// The example of the rule, 0-based, when the problem is in one.
+    pub example: Option<usize>,
+    /// The field.
+    pub field: &'static str,
+}
+
+/// Checks rules before they are stored as a draft: ids well-formed and unique, titles
+/// not empty, example queries not empty and labels on the project's scale. Each problem
+/// is `WHERE: field: what`, with `WHERE` from `locate` (a file's line, or `rules[2]`).
+pub fn check(
+    project: &Project,
+    rules: &[RuleRecord],
+    locate: impl Fn(At) -> String,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let at = |rule, example, field| At {
+        rule,
+        example,
+        field,
+    };
+    for (i, rule) in rules.iter().enumerate() {
+        let id = rule.key.as_str();
+        if !valid_rule_id(id) {
+            problems.push(format!(
+                "{}: id: {id:?} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit",
+                locate(at(i, None, "id"))
+            ));
+        } else if let Some(first) = seen.insert(id, i) {
+            problems.push(format!(
+                "{}: id: {id:?} is used already, by the rule at {}",
+                locate(at(i, None, "id")),
+                locate(at(first, None, "id"))
+            ));
+        }
+        if rule.title.trim().is_empty() {
+            problems.push(format!(
+                "{}: title: must not be empty",
+                locate(at(i, None, "title"))
+            ));
+        }
+        for (e, example) in rule.examples.iter().enumerate() {
+            if example.query.trim().is_empty() {
+                problems.push(format!(
+                    "{}: query: must not be empty",
+                    locate(at(i, Some(e), "query"))
+                ));
+            }
+            if !project.has_label(&example.label) {
+                problems.push(format!(
+                    "{}: label: {:?} is not on the project's scale ({})",
+                    locate(at(i, Some(e), "label")),
+                    example.label,
+                    project.scale_labels.join(", ")
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// Writes rules as a guideline file, with a comment saying where they came from.
@@ -179,6 +234,165 @@ pub fn write(rules: &[RuleRecord], comment: &str) -> String {
     let body = toml::to_string_pretty(&file).unwrap_or_default();
     let header: String = comment.lines().map(|l| format!("# {l}\n")).collect();
     format!("{header}\n{body}")
+}
+
+/// A rule as the JSON API reads and writes it (the file's fields, as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleJson {
+    /// Stable id such as `R-BRAND-01`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Capability tags.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// The attribute dimension it governs.
+    #[serde(default)]
+    pub dimension: Option<String>,
+    /// Markdown body.
+    #[serde(default)]
+    pub body: String,
+    /// Worked examples.
+    #[serde(default)]
+    pub examples: Vec<RuleExample>,
+}
+
+impl From<RuleJson> for RuleRecord {
+    fn from(r: RuleJson) -> Self {
+        Self {
+            key: r.id,
+            title: r.title,
+            body: r.body,
+            capabilities: r.capabilities,
+            dimension: r.dimension,
+            examples: r.examples,
+        }
+    }
+}
+
+impl From<RuleRecord> for RuleJson {
+    fn from(r: RuleRecord) -> Self {
+        Self {
+            id: r.key,
+            title: r.title,
+            body: r.body,
+            capabilities: r.capabilities,
+            dimension: r.dimension,
+            examples: r.examples,
+        }
+    }
+}
+
+/// A rule as a diff names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RuleName {
+    /// The rule's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// One run of words in a body diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DiffSpan {
+    /// `same`, `added` or `removed`.
+    pub op: String,
+    /// The words, with the whitespace between them.
+    pub text: String,
+}
+
+/// A rule present in both versions whose content differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RuleChange {
+    /// The rule's id.
+    pub id: String,
+    /// The title before.
+    pub title_before: String,
+    /// The title after.
+    pub title_after: String,
+    /// The body, word by word.
+    pub body: Vec<DiffSpan>,
+    /// Whether the worked examples differ.
+    pub examples_changed: bool,
+    /// Whether the capability tags or the dimension differ.
+    pub tags_changed: bool,
+}
+
+/// What changed between two versions of a guideline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GuidelineDiff {
+    /// Rules only in the newer version.
+    pub added: Vec<RuleName>,
+    /// Rules only in the older version.
+    pub removed: Vec<RuleName>,
+    /// Rules in both whose content differs (order alone is not a change).
+    pub changed: Vec<RuleChange>,
+    /// Rules in both, the same.
+    pub unchanged: usize,
+}
+
+/// The word-level diff of two texts.
+pub fn word_diff(before: &str, after: &str) -> Vec<DiffSpan> {
+    let diff = similar::TextDiff::from_words(before, after);
+    let mut spans: Vec<DiffSpan> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let op = match change.tag() {
+            similar::ChangeTag::Equal => "same",
+            similar::ChangeTag::Insert => "added",
+            similar::ChangeTag::Delete => "removed",
+        };
+        match spans.last_mut() {
+            Some(last) if last.op == op => last.text.push_str(change.value()),
+            _ => spans.push(DiffSpan {
+                op: op.to_owned(),
+                text: change.value().to_owned(),
+            }),
+        }
+    }
+    spans
+}
+
+/// What changed from `before` to `after`, rules matched by id.
+pub fn diff(before: &[RuleRecord], after: &[RuleRecord]) -> GuidelineDiff {
+    let name = |r: &RuleRecord| RuleName {
+        id: r.key.clone(),
+        title: r.title.clone(),
+    };
+    let old: std::collections::HashMap<&str, &RuleRecord> =
+        before.iter().map(|r| (r.key.as_str(), r)).collect();
+    let new: std::collections::HashSet<&str> = after.iter().map(|r| r.key.as_str()).collect();
+    let mut result = GuidelineDiff {
+        added: Vec::new(),
+        removed: before
+            .iter()
+            .filter(|r| !new.contains(r.key.as_str()))
+            .map(name)
+            .collect(),
+        changed: Vec::new(),
+        unchanged: 0,
+    };
+    for rule in after {
+        let Some(was) = old.get(rule.key.as_str()) else {
+            result.added.push(name(rule));
+            continue;
+        };
+        let tags_changed = was.capabilities != rule.capabilities || was.dimension != rule.dimension;
+        let examples_changed = was.examples != rule.examples;
+        if was.title == rule.title && was.body == rule.body && !tags_changed && !examples_changed {
+            result.unchanged += 1;
+            continue;
+        }
+        result.changed.push(RuleChange {
+            id: rule.key.clone(),
+            title_before: was.title.clone(),
+            title_after: rule.title.clone(),
+            body: word_diff(&was.body, &rule.body),
+            examples_changed,
+            tags_changed,
+        });
+    }
+    result
 }
 
 #[cfg(test)]
@@ -203,6 +417,41 @@ mod tests {
                 why: "another brand".into(),
             }],
         }
+    }
+
+    #[test]
+    fn a_diff_names_added_removed_and_changed_rules_word_by_word() {
+        let before = vec![
+            rule("R-1", "An item of another brand is L2."),
+            rule("R-2", "Colour must match."),
+            rule("R-3", "Same."),
+        ];
+        let mut changed = rule("R-1", "An item of another brand is L1.");
+        changed.examples[0].label = "L1".into();
+        let after = vec![rule("R-3", "Same."), changed, rule("R-4", "New.")];
+        let d = diff(&before, &after);
+        assert_eq!(
+            d.added.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["R-4"]
+        );
+        assert_eq!(
+            d.removed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["R-2"]
+        );
+        assert_eq!(d.unchanged, 1, "moving R-3 first is not a change");
+        assert_eq!(d.changed.len(), 1);
+        let c = &d.changed[0];
+        assert!(c.examples_changed && !c.tags_changed);
+        let text = |op: &str| -> String {
+            c.body
+                .iter()
+                .filter(|s| s.op == op)
+                .map(|s| s.text.as_str())
+                .collect()
+        };
+        assert_eq!(text("removed"), "L2.");
+        assert_eq!(text("added"), "L1.");
+        assert_eq!(text("same"), "An item of another brand is ");
     }
 
     #[test]
@@ -246,7 +495,7 @@ title = "Three"
         assert_eq!(
             err.problems,
             vec![
-                "g.toml:7: id: \"R-1\" is used already, on line 3".to_owned(),
+                "g.toml:7: id: \"R-1\" is used already, by the rule at g.toml:3".to_owned(),
                 "g.toml:8: title: must not be empty".to_owned(),
                 "g.toml:13: label: \"L9\" is not on the project's scale (L1, L2, L3, L4)".to_owned(),
                 "g.toml:16: id: \"bad id!\" must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit".to_owned(),

@@ -21,6 +21,7 @@ pub mod members;
 pub mod quality;
 pub mod queue;
 pub mod ranking;
+pub mod rereview;
 pub mod scorer;
 pub mod storage;
 pub mod web;

@@ -258,6 +258,8 @@ pub struct ReviewRows {
     pub decided: Vec<(i64, i64, String)>,
     /// Pairs with at least the project's k judgments.
     pub complete: Vec<i64>,
+    /// `(pair, rule, from version, to version)` of each open re-review.
+    pub rereviews: Vec<(i64, String, i64, i64)>,
 }
 
 /// Why a pair is in the review queue.
@@ -276,6 +278,15 @@ pub enum ReviewReason {
         /// The project's bar.
         below: f64,
     },
+    /// A rule a judgment cited changed in a newer guideline version.
+    Rereview {
+        /// The rule.
+        rule: String,
+        /// The version the judgment was made under.
+        from_version: i64,
+        /// The version that changed the rule.
+        to_version: i64,
+    },
     /// The humans' majority label differs from the model CoTs' majority label.
     ModelDisagrees {
         /// The humans' majority.
@@ -291,6 +302,11 @@ impl ReviewReason {
         match self {
             Self::Spread { levels } => format!("judgments {levels} levels apart"),
             Self::LowAlpha { alpha, below } => format!("pair alpha {alpha:.2} below {below:.2}"),
+            Self::Rereview {
+                rule,
+                from_version,
+                to_version,
+            } => format!("{rule} changed from version {from_version} to {to_version}"),
             Self::ModelDisagrees { human, model } => {
                 format!("humans say {human}, the model's CoTs say {model}")
             }
@@ -401,15 +417,29 @@ pub fn review_items(project: &Project, rows: &ReviewRows) -> Vec<ReviewItem> {
         }
     }
     let name = |l: usize| project.scale_labels.get(l).cloned().unwrap_or_default();
+    let mut rereviews: HashMap<i64, Vec<ReviewReason>> = HashMap::new();
+    for (pair, rule, from, to) in &rows.rereviews {
+        let reason = ReviewReason::Rereview {
+            rule: rule.clone(),
+            from_version: *from,
+            to_version: *to,
+        };
+        let list = rereviews.entry(*pair).or_default();
+        if !list.contains(&reason) {
+            list.push(reason);
+        }
+    }
     let mut items: Vec<(usize, ReviewItem)> = Vec::new();
     for ((pair, levels), alpha) in units.iter().zip(alphas) {
-        if decided
-            .get(pair)
-            .is_some_and(|&at| at >= last_judged.get(pair).copied().unwrap_or(0))
+        // A re-review stays until it is resolved, whatever was decided before.
+        let mut reasons = rereviews.remove(pair).unwrap_or_default();
+        if reasons.is_empty()
+            && decided
+                .get(pair)
+                .is_some_and(|&at| at >= last_judged.get(pair).copied().unwrap_or(0))
         {
             continue;
         }
-        let mut reasons = Vec::new();
         let spread =
             levels.iter().max().copied().unwrap_or(0) - levels.iter().min().copied().unwrap_or(0);
         if spread >= 2 {

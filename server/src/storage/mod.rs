@@ -392,6 +392,47 @@ pub trait Store: Send + Sync {
         project: &Project,
         which: VersionRef,
     ) -> Result<Option<GuidelineVersion>, StoreError>;
+    /// The project's published guideline versions, oldest first.
+    async fn guideline_versions(
+        &self,
+        project: &Project,
+    ) -> Result<Vec<VersionSummary>, StoreError>;
+    /// Each annotator's current judgment of each pair that was made under a published
+    /// version numbered below `before` and cites at least one rule.
+    async fn cited_judgments(
+        &self,
+        project: &Project,
+        before: i64,
+    ) -> Result<Vec<CitedJudgment>, StoreError>;
+    /// Sends judgments to re-review: `(pair, judgment, rule id, from version id)` rows
+    /// for the version `to_version_id`; rows sent before are kept, not doubled. How many
+    /// were new.
+    async fn send_rereviews(
+        &self,
+        project: &Project,
+        to_version_id: i64,
+        rows: &[(i64, i64, String, i64)],
+        actor: Option<i64>,
+    ) -> Result<u64, StoreError>;
+    /// The open re-reviews of the project (or of one pair).
+    async fn open_rereviews(
+        &self,
+        project: &Project,
+        pair_id: Option<i64>,
+    ) -> Result<Vec<OpenRereview>, StoreError>;
+    /// A reviewer's re-review decision on a pair: stored as the reviewer's judgment under
+    /// `version_id` (a new revision when they judged the pair before; outside the pair's
+    /// k) and as the pair's final label (a decision), resolving every open re-review of
+    /// the pair. The judgment's id; `NotFound` when the pair has no open re-review.
+    async fn resolve_rereviews(
+        &self,
+        project: &Project,
+        pair_id: i64,
+        reviewer_id: i64,
+        label: &str,
+        note: &str,
+        version_id: i64,
+    ) -> Result<i64, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
 }
@@ -420,6 +461,55 @@ pub struct GuidelineVersion {
     pub published_at: Option<i64>,
     /// The rules, in order.
     pub rules: Vec<RuleRecord>,
+}
+
+/// A published guideline version, as the version list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VersionSummary {
+    /// The version's number.
+    pub number: i64,
+    /// What changed.
+    pub change_note: String,
+    /// When it was published (epoch ms).
+    pub published_at: i64,
+    /// Who published it, when known.
+    pub author: Option<String>,
+    /// How many rules it has.
+    pub rules: i64,
+}
+
+/// A judgment that cited rules, with the version it was made under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CitedJudgment {
+    /// The judgment.
+    pub judgment_id: i64,
+    /// Its pair.
+    pub pair_id: i64,
+    /// The version's id.
+    pub version_id: i64,
+    /// The version's number.
+    pub version_number: i64,
+    /// The rule ids it cited.
+    pub rules: Vec<String>,
+}
+
+/// A judgment waiting for re-review because a rule it cited changed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OpenRereview {
+    /// The pair.
+    pub pair_id: i64,
+    /// The judgment that cited the rule.
+    pub judgment_id: i64,
+    /// Who made it.
+    pub annotator: String,
+    /// The label it gave.
+    pub label: Option<String>,
+    /// The rule that changed.
+    pub rule: String,
+    /// The version the judgment was made under.
+    pub from_version: i64,
+    /// The version that changed the rule.
+    pub to_version: i64,
 }
 
 /// One training run of a project's scorer.

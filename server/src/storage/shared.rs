@@ -1506,7 +1506,13 @@ macro_rules! impl_store {
                 .bind(project.overlap_k)
                 .fetch_all(&self.pool)
                 .await?;
-                Ok($crate::quality::ReviewRows { judgments, model_labels, decided, complete })
+                let rereviews = self
+                    .open_rereviews(project, None)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.pair_id, r.rule, r.from_version, r.to_version))
+                    .collect();
+                Ok($crate::quality::ReviewRows { judgments, model_labels, decided, complete, rereviews })
             }
 
             async fn pair_judgments(
@@ -1795,6 +1801,213 @@ macro_rules! impl_store {
                     published_at,
                     rules: rules_of(&self.pool, id).await?,
                 }))
+            }
+
+            async fn guideline_versions(
+                &self,
+                project: &Project,
+            ) -> Result<Vec<$crate::storage::VersionSummary>, StoreError> {
+                let rows: Vec<(i64, String, i64, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT v.number, v.change_note, v.published_at, u.name, \
+                       (SELECT COUNT(*) FROM rules r WHERE r.version_id = v.id) \
+                     FROM guideline_versions v JOIN guidelines g ON g.id = v.guideline_id \
+                     LEFT JOIN users u ON u.id = v.author_id \
+                     WHERE g.project_id = $1 AND v.published_at IS NOT NULL ORDER BY v.number",
+                )
+                .bind(project.id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(number, change_note, published_at, author, rules)| $crate::storage::VersionSummary {
+                        number,
+                        change_note,
+                        published_at,
+                        author,
+                        rules,
+                    })
+                    .collect())
+            }
+
+            async fn cited_judgments(
+                &self,
+                project: &Project,
+                before: i64,
+            ) -> Result<Vec<$crate::storage::CitedJudgment>, StoreError> {
+                // The current judgment: no later revision by the same annotator.
+                let rows: Vec<(i64, i64, i64, i64, String)> = sqlx::query_as(
+                    "SELECT j.id, j.pair_id, v.id, v.number, j.rules_cited FROM judgments j \
+                     JOIN pairs p ON p.id = j.pair_id \
+                     JOIN guideline_versions v ON v.id = j.guideline_version_id \
+                     WHERE p.project_id = $1 AND v.published_at IS NOT NULL AND v.number < $2 \
+                       AND j.rules_cited <> '[]' \
+                       AND NOT EXISTS (SELECT 1 FROM judgments k WHERE k.pair_id = j.pair_id \
+                                       AND k.user_id = j.user_id AND k.revision > j.revision) \
+                     ORDER BY j.id",
+                )
+                .bind(project.id)
+                .bind(before)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(judgment_id, pair_id, version_id, version_number, cited)| {
+                        let rules: Vec<$crate::queue::RuleCitation> = serde_json::from_str(&cited)
+                            .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))?;
+                        Ok($crate::storage::CitedJudgment {
+                            judgment_id,
+                            pair_id,
+                            version_id,
+                            version_number,
+                            rules: rules.into_iter().map(|r| r.id).collect(),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn send_rereviews(
+                &self,
+                project: &Project,
+                to_version_id: i64,
+                rows: &[(i64, i64, String, i64)],
+                actor: Option<i64>,
+            ) -> Result<u64, StoreError> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let mut sent = 0;
+                for (pair_id, judgment_id, rule, from_version_id) in rows {
+                    sent += sqlx::query(
+                        "INSERT INTO rereviews (pair_id, judgment_id, rule_key, from_version_id, to_version_id, created_at) \
+                         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+                           (SELECT 1 FROM pairs WHERE id = $1 AND project_id = $7) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(pair_id)
+                    .bind(judgment_id)
+                    .bind(rule)
+                    .bind(from_version_id)
+                    .bind(to_version_id)
+                    .bind(now)
+                    .bind(project.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                audit(&mut tx, actor, "guideline.rereview", "guideline_version", to_version_id, &serde_json::json!({ "sent": sent })).await?;
+                tx.commit().await?;
+                Ok(sent)
+            }
+
+            async fn open_rereviews(
+                &self,
+                project: &Project,
+                pair_id: Option<i64>,
+            ) -> Result<Vec<$crate::storage::OpenRereview>, StoreError> {
+                let rows: Vec<(i64, i64, String, Option<String>, String, i64, i64)> = sqlx::query_as(
+                    "SELECT r.pair_id, r.judgment_id, u.name, j.label, r.rule_key, f.number, t.number \
+                     FROM rereviews r JOIN pairs p ON p.id = r.pair_id \
+                     JOIN judgments j ON j.id = r.judgment_id JOIN users u ON u.id = j.user_id \
+                     JOIN guideline_versions f ON f.id = r.from_version_id \
+                     JOIN guideline_versions t ON t.id = r.to_version_id \
+                     WHERE p.project_id = $1 AND r.resolved_at IS NULL AND ($2 IS NULL OR r.pair_id = $2) \
+                     ORDER BY r.pair_id, r.id",
+                )
+                .bind(project.id)
+                .bind(pair_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(pair_id, judgment_id, annotator, label, rule, from_version, to_version)| {
+                        $crate::storage::OpenRereview { pair_id, judgment_id, annotator, label, rule, from_version, to_version }
+                    })
+                    .collect())
+            }
+
+            async fn resolve_rereviews(
+                &self,
+                project: &Project,
+                pair_id: i64,
+                reviewer_id: i64,
+                label: &str,
+                note: &str,
+                version_id: i64,
+            ) -> Result<i64, StoreError> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let lock = format!("SELECT judgment_count FROM pairs WHERE id = $1 AND project_id = $2{ROW_LOCK}");
+                let found: Option<i64> = sqlx::query_scalar(&lock)
+                    .bind(pair_id)
+                    .bind(project.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM rereviews WHERE pair_id = $1 AND resolved_at IS NULL",
+                )
+                .bind(pair_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if found.is_none() || open == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let last: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(revision) FROM judgments WHERE pair_id = $1 AND user_id = $2",
+                )
+                .bind(pair_id)
+                .bind(reviewer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let revision = last.unwrap_or(0) + 1;
+                let judgment_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO judgments (pair_id, user_id, revision, label, rules_cited, rationale, \
+                       guideline_version_id, idempotency_key, created_at) \
+                     VALUES ($1, $2, $3, $4, '[]', $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(pair_id)
+                .bind(reviewer_id)
+                .bind(revision)
+                .bind(label)
+                .bind(note)
+                .bind(version_id)
+                .bind(format!("rereview:{pair_id}:{reviewer_id}:{revision}"))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                // The decision under the new rule is also the pair's final label: the
+                // judgments made under the old rule no longer decide it.
+                let previous: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(created_at) FROM adjudications WHERE pair_id = $1",
+                )
+                .bind(pair_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO adjudications (pair_id, reviewer_id, label, note, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(pair_id)
+                .bind(reviewer_id)
+                .bind(label)
+                .bind(note)
+                .bind(previous.map_or(now, |p| now.max(p + 1)))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE rereviews SET resolved_at = $1, resolved_by = $2, resolution_id = $3 \
+                     WHERE pair_id = $4 AND resolved_at IS NULL",
+                )
+                .bind(now)
+                .bind(reviewer_id)
+                .bind(judgment_id)
+                .bind(pair_id)
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, Some(reviewer_id), "pair.rereview", "pair", pair_id, &serde_json::json!({
+                    "label": label,
+                    "note": note,
+                    "judgment_id": judgment_id,
+                })).await?;
+                tx.commit().await?;
+                Ok(judgment_id)
             }
 
             async fn close(&self) {

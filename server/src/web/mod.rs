@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod export;
+pub mod guideline;
 pub mod openapi;
 pub mod review;
 pub mod sessions;
@@ -638,6 +639,35 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/projects/{slug}/quality/charts/{chart}",
             get(review::chart_csv),
+        )
+        .route(
+            "/v1/projects/{slug}/guideline/versions",
+            get(guideline::versions),
+        )
+        .route(
+            "/v1/projects/{slug}/guideline/versions/{number}",
+            get(guideline::version),
+        )
+        .route(
+            "/v1/projects/{slug}/guideline/versions/{number}/impact",
+            get(guideline::impact),
+        )
+        .route(
+            "/v1/projects/{slug}/guideline/versions/{number}/rereview",
+            post(guideline::send_rereview),
+        )
+        .route("/v1/projects/{slug}/guideline/diff", get(guideline::diff))
+        .route(
+            "/v1/projects/{slug}/guideline/draft",
+            axum::routing::put(guideline::save_draft),
+        )
+        .route(
+            "/v1/projects/{slug}/guideline/publish",
+            post(guideline::publish),
+        )
+        .route(
+            "/v1/projects/{slug}/rereview/{pair_id}",
+            post(guideline::decide_rereview),
         )
         .route("/v1/projects/{slug}/review", get(review::list))
         .route(

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{annotate, api, auth, export, review};
+use super::{annotate, api, auth, export, guideline, review};
 
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -27,7 +27,15 @@ use super::{annotate, api, auth, export, review};
         review::chart_csv,
         review::list,
         review::show,
-        review::decide
+        review::decide,
+        guideline::versions,
+        guideline::version,
+        guideline::diff,
+        guideline::impact,
+        guideline::send_rereview,
+        guideline::save_draft,
+        guideline::publish,
+        guideline::decide_rereview
     )
 )]
 pub struct ApiDoc;

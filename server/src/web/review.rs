@@ -162,6 +162,20 @@ pub struct ReviewPair {
     pub decisions: Vec<Decision>,
     /// Why the pair is in the review queue (empty when it is not).
     pub reasons: Vec<ReviewReason>,
+    /// Open re-reviews: the old judgment, and the rule's text then and now.
+    pub rereviews: Vec<RereviewView>,
+}
+
+/// A judgment waiting for re-review, with the rule as it read then and as it reads now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RereviewView {
+    /// The judgment, its annotator and label, the rule and the two versions.
+    #[serde(flatten)]
+    pub open: crate::storage::OpenRereview,
+    /// The rule in the version the judgment was made under.
+    pub rule_before: Option<crate::guideline::RuleJson>,
+    /// The rule in the version that changed it (none: removed).
+    pub rule_after: Option<crate::guideline::RuleJson>,
 }
 
 /// A pair's judgments, CoT candidates and decisions, for the reviewer to decide.
@@ -215,11 +229,39 @@ pub async fn pair_for_review(
         .find(|item| item.pair_id == pair_id)
         .map(|item| item.reasons)
         .unwrap_or_default();
+    let mut versions: std::collections::HashMap<i64, Vec<crate::domain::RuleRecord>> =
+        std::collections::HashMap::new();
+    let mut rereviews = Vec::new();
+    for open in store.open_rereviews(&project, Some(pair_id)).await? {
+        for n in [open.from_version, open.to_version] {
+            if let std::collections::hash_map::Entry::Vacant(slot) = versions.entry(n) {
+                let rules = store
+                    .guideline_version(&project, crate::storage::VersionRef::Number(n))
+                    .await?
+                    .map(|v| v.rules)
+                    .unwrap_or_default();
+                slot.insert(rules);
+            }
+        }
+        let rule_in = |n: i64| {
+            versions
+                .get(&n)
+                .and_then(|rules| rules.iter().find(|r| r.key == open.rule))
+                .cloned()
+                .map(crate::guideline::RuleJson::from)
+        };
+        rereviews.push(RereviewView {
+            rule_before: rule_in(open.from_version),
+            rule_after: rule_in(open.to_version),
+            open,
+        });
+    }
     Ok(ReviewPair {
         pair,
         judgments: store.pair_judgments(&project, pair_id).await?,
         decisions: store.decisions(&project, pair_id).await?,
         reasons,
+        rereviews,
     })
 }
 

@@ -1,0 +1,364 @@
+//! The guideline's JSON API: versions, one version, the diff of two, what a version's
+//! changes touch and sending those judgments to re-review; for editors, the draft and
+//! publishing; for reviewers, the re-review decision.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::{ApiJson, CurrentUser, project_for};
+use super::error::AppError;
+use crate::auth::Role;
+use crate::guideline::{self, GuidelineDiff, RuleJson};
+use crate::rereview::{self, Impact, RereviewError};
+use crate::storage::{VersionRef, VersionSummary};
+
+/// Everyone in the project reads the guideline.
+const MEMBERS: &[Role] = &[
+    Role::Admin,
+    Role::GuidelineEditor,
+    Role::Reviewer,
+    Role::Annotator,
+];
+/// Who edits and publishes it.
+const EDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor];
+/// Who sees what a change touches.
+const AUDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor, Role::Reviewer];
+
+impl From<RereviewError> for AppError {
+    fn from(err: RereviewError) -> Self {
+        match err {
+            RereviewError::NoVersion(_) | RereviewError::NothingOpen => Self::NotFound,
+            RereviewError::FirstVersion | RereviewError::BadLabel(..) => {
+                Self::Unprocessable(err.to_string())
+            }
+            RereviewError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The published versions, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/guideline/versions",
+    params(("slug" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The versions", body = Vec<VersionSummary>),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a member of this project")
+    )
+)]
+pub async fn versions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<VersionSummary>>, AppError> {
+    let project = project_for(&state, &user, &slug, MEMBERS).await?;
+    Ok(Json(state.store.guideline_versions(&project).await?))
+}
+
+/// One published version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    /// Its number.
+    pub number: i64,
+    /// What changed.
+    pub change_note: String,
+    /// When it was published (epoch ms).
+    pub published_at: Option<i64>,
+    /// Its rules, in order.
+    pub rules: Vec<RuleJson>,
+}
+
+/// A published version and its rules.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/guideline/versions/{number}",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("number" = i64, Path, description = "The version")
+    ),
+    responses(
+        (status = 200, description = "The version", body = VersionView),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a member of this project"),
+        (status = 404, description = "No such version")
+    )
+)]
+pub async fn version(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, number)): Path<(String, i64)>,
+) -> Result<Json<VersionView>, AppError> {
+    let project = project_for(&state, &user, &slug, MEMBERS).await?;
+    let found = state
+        .store
+        .guideline_version(&project, VersionRef::Number(number))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(VersionView {
+        number,
+        change_note: found.change_note,
+        published_at: found.published_at,
+        rules: found.rules.into_iter().map(RuleJson::from).collect(),
+    }))
+}
+
+/// `GET .../guideline/diff?from=A&to=B`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    /// The older version.
+    pub from: i64,
+    /// The newer version.
+    pub to: i64,
+}
+
+/// Rules added, removed and changed (the body word by word) from one version to another.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/guideline/diff",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("from" = i64, Query, description = "The older version"),
+        ("to" = i64, Query, description = "The newer version")
+    ),
+    responses(
+        (status = 200, description = "The diff", body = GuidelineDiff),
+        (status = 400, description = "from or to missing or not a number"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a member of this project"),
+        (status = 404, description = "No such version")
+    )
+)]
+pub async fn diff(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<GuidelineDiff>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let project = project_for(&state, &user, &slug, MEMBERS).await?;
+    let read = |n| {
+        state
+            .store
+            .guideline_version(&project, VersionRef::Number(n))
+    };
+    let from = read(query.from).await?.ok_or(AppError::NotFound)?;
+    let to = read(query.to).await?.ok_or(AppError::NotFound)?;
+    Ok(Json(guideline::diff(&from.rules, &to.rules)))
+}
+
+/// What a version's changes touch: per changed or removed rule, the current judgments
+/// that cited it under earlier versions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/guideline/versions/{number}/impact",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("number" = i64, Path, description = "The version")
+    ),
+    responses(
+        (status = 200, description = "What it touches", body = Impact),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an editor, reviewer or admin of this project"),
+        (status = 404, description = "No such version"),
+        (status = 422, description = "Version 1 has nothing before it")
+    )
+)]
+pub async fn impact(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, number)): Path<(String, i64)>,
+) -> Result<Json<Impact>, AppError> {
+    let project = project_for(&state, &user, &slug, AUDITORS).await?;
+    Ok(Json(
+        rereview::impact(state.store.as_ref(), &project, number).await?,
+    ))
+}
+
+/// How many judgments went to re-review.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sent {
+    /// New re-reviews (sending again adds none).
+    pub sent: u64,
+}
+
+/// Sends the judgments a version's changes touch to the reviewers' queue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/guideline/versions/{number}/rereview",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("number" = i64, Path, description = "The version")
+    ),
+    responses(
+        (status = 200, description = "Sent", body = Sent),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an editor or admin of this project"),
+        (status = 404, description = "No such version"),
+        (status = 422, description = "Version 1 has nothing before it")
+    )
+)]
+pub async fn send_rereview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, number)): Path<(String, i64)>,
+) -> Result<Json<Sent>, AppError> {
+    let project = project_for(&state, &user, &slug, EDITORS).await?;
+    let sent = rereview::send(state.store.as_ref(), &project, number, Some(user.id)).await?;
+    Ok(Json(Sent { sent }))
+}
+
+/// `PUT .../guideline/draft`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRequest {
+    /// The rules, in order.
+    pub rules: Vec<RuleJson>,
+}
+
+/// Replaces the draft with these rules; every problem is named as `rules[i]...: field`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{slug}/guideline/draft",
+    params(("slug" = String, Path, description = "The project")),
+    request_body = DraftRequest,
+    responses(
+        (status = 200, description = "Stored as the draft", body = VersionView),
+        (status = 400, description = "Malformed"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an editor or admin of this project"),
+        (status = 422, description = "A bad id, an empty title, a label off the scale")
+    )
+)]
+pub async fn save_draft(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<DraftRequest>,
+) -> Result<Json<VersionView>, AppError> {
+    let project = project_for(&state, &user, &slug, EDITORS).await?;
+    let rules: Vec<crate::domain::RuleRecord> = body.rules.into_iter().map(Into::into).collect();
+    let problems = guideline::check(&project, &rules, |at| match at.example {
+        Some(e) => format!("rules[{}].examples[{e}]", at.rule),
+        None => format!("rules[{}]", at.rule),
+    });
+    if !problems.is_empty() {
+        return Err(AppError::Unprocessable(problems.join("\n")));
+    }
+    state
+        .store
+        .save_draft(&project, &rules, Some(user.id))
+        .await?;
+    Ok(Json(VersionView {
+        number: 0,
+        change_note: String::new(),
+        published_at: None,
+        rules: rules.into_iter().map(RuleJson::from).collect(),
+    }))
+}
+
+/// `POST .../guideline/publish`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// What changed (required).
+    pub note: String,
+}
+
+/// The number a publish gave.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Published {
+    /// The new version's number.
+    pub number: i64,
+}
+
+/// Publishes the draft as the next version; annotators see it from their next pair.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/guideline/publish",
+    params(("slug" = String, Path, description = "The project")),
+    request_body = PublishRequest,
+    responses(
+        (status = 200, description = "Published", body = Published),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an editor or admin of this project"),
+        (status = 404, description = "No draft to publish"),
+        (status = 422, description = "An empty change note")
+    )
+)]
+pub async fn publish(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<PublishRequest>,
+) -> Result<Json<Published>, AppError> {
+    let project = project_for(&state, &user, &slug, EDITORS).await?;
+    if body.note.trim().is_empty() {
+        return Err(AppError::Unprocessable(
+            "note: say what changed; it goes into the version history".into(),
+        ));
+    }
+    let number = state
+        .store
+        .publish_draft(&project, body.note.trim(), Some(user.id))
+        .await?;
+    Ok(Json(Published { number }))
+}
+
+/// `POST .../rereview/{pair_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RereviewRequest {
+    /// The label under the new version (the old one to confirm it).
+    pub label: String,
+    /// Why.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The judgment a re-review stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RereviewResponse {
+    /// The reviewer's new judgment, under the latest version.
+    pub judgment_id: i64,
+}
+
+/// A reviewer's re-review decision: stored as their judgment under the latest version.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{slug}/rereview/{pair_id}",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("pair_id" = i64, Path, description = "The pair")
+    ),
+    request_body = RereviewRequest,
+    responses(
+        (status = 200, description = "Stored", body = RereviewResponse),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a reviewer or admin of this project"),
+        (status = 404, description = "The pair has no open re-review"),
+        (status = 422, description = "A label not on the scale")
+    )
+)]
+pub async fn decide_rereview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((slug, pair_id)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<RereviewRequest>,
+) -> Result<Json<RereviewResponse>, AppError> {
+    let project = project_for(&state, &user, &slug, super::REVIEWERS).await?;
+    let judgment_id = rereview::decide(
+        state.store.as_ref(),
+        &project,
+        pair_id,
+        user.id,
+        &body.label,
+        &body.note,
+    )
+    .await?;
+    Ok(Json(RereviewResponse { judgment_id }))
+}
