@@ -747,3 +747,53 @@ async fn hostile_rule_bodies_reach_the_page_as_text_only() {
     assert!(html.contains("click me") && html.contains("tracker"));
     db.finish().await;
 }
+
+#[tokio::test]
+async fn each_version_page_shows_its_word_level_diff_and_what_it_touches() {
+    use relabel::domain::RuleRecord;
+    each_backend(|db: TestDb| async move {
+        let shop = project(&db.store, "shop").await;
+        let rule = |body: &str| RuleRecord {
+            key: "R-BRAND-01".into(),
+            title: "Named brand".into(),
+            body: body.into(),
+            capabilities: vec![],
+            dimension: None,
+            examples: vec![],
+        };
+        db.store
+            .publish_guideline(&shop, &[rule("Another brand is L2.")], "first")
+            .await
+            .unwrap();
+        db.store
+            .publish_guideline(&shop, &[rule("Another brand is L1.")], "stricter")
+            .await
+            .unwrap();
+        let st = state(&db);
+        let cookie = admin_cookie(&db, &st).await;
+        let (status, _, html) = call(&st, get_as("/p/shop/guideline", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains(r#"href="/p/shop/guideline/2""#)
+                && html.contains(r#"href="/p/shop/guideline/1""#),
+            "{html}"
+        );
+        assert!(html.contains("stricter"));
+        let (status, _, html) = call(&st, get_as("/p/shop/guideline/2", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("<del>L2.</del>") && html.contains("<ins>L1.</ins>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="version-impact""#),
+            "an admin sees what it touches"
+        );
+        let (_, _, html) = call(&st, get_as("/p/shop/guideline/1", &cookie)).await;
+        assert!(html.contains("The first version"), "{html}");
+        let (status, _, _) = call(&st, get_as("/p/shop/guideline/7", &cookie)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        db
+    })
+    .await;
+}

@@ -66,6 +66,16 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/p/:slug/guideline")
+                        view=crate::guideline_pages::GuidelineVersionsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/p/:slug/guideline/:number")
+                        view=crate::guideline_pages::GuidelineVersionPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/p/:slug/review")
                         view=crate::review::ReviewQueuePage
                         ssr=SsrMode::Async
@@ -257,6 +267,8 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                         let annotate = holds("annotator").then(|| {
                             view! { <a class="open-annotate" href=href.clone()>"Annotate"</a> }
                         });
+                        let guideline = format!("/p/{}/guideline", p.slug);
+                        let guideline = view! { <a class="open-guideline" href=guideline>"Guideline"</a> };
                         let quality = (holds("admin") || holds("reviewer")).then(|| {
                             let quality = format!("/p/{}/quality", p.slug);
                             let review = format!("/p/{}/review", p.slug);
@@ -290,7 +302,7 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                                 <td class="num">{p.overlap_k}</td>
                                 <td class="num">{p.pairs}</td>
                                 <td class="num">{p.judgments}</td>
-                                <td class="open">{annotate} " " {members} {quality}</td>
+                                <td class="open">{annotate} " " {members} {quality} " " {guideline}</td>
                             </tr>
                         }
                     }

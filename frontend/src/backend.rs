@@ -8,7 +8,8 @@ use http::request::Parts;
 
 use crate::types::{
     AddedMember, ClaimedPair, DashboardView, GuidelineView, JudgmentForm, MemberView, Progress,
-    ProjectSummary, ReviewPairView, ReviewQueueView, SettingsView,
+    ProjectSummary, ReviewPairView, ReviewQueueView, SettingsView, VersionListEntry,
+    VersionPageView,
 };
 
 /// The server side of the app's data needs.
@@ -91,6 +92,37 @@ pub trait Backend: Send + Sync {
     ) -> Result<ReviewPairView, BackendError>;
     /// Records a pair's final label (project reviewers and admins).
     async fn decide(
+        &self,
+        request: &Parts,
+        slug: String,
+        pair_id: i64,
+        label: String,
+        note: String,
+    ) -> Result<(), BackendError>;
+    /// The published guideline versions, oldest first (project members).
+    async fn guideline_versions(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Vec<VersionListEntry>, BackendError>;
+    /// One version with its diff from the version before (project members; the impact
+    /// for editors, reviewers and admins).
+    async fn guideline_version_page(
+        &self,
+        request: &Parts,
+        slug: String,
+        number: i64,
+    ) -> Result<VersionPageView, BackendError>;
+    /// Sends the judgments a version's changes touch to re-review (editors, admins); how
+    /// many were new.
+    async fn send_rereview(
+        &self,
+        request: &Parts,
+        slug: String,
+        number: i64,
+    ) -> Result<u64, BackendError>;
+    /// A reviewer's re-review decision on a pair (reviewers, admins).
+    async fn decide_rereview(
         &self,
         request: &Parts,
         slug: String,

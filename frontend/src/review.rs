@@ -11,6 +11,7 @@ use crate::error::{AppFnError, set_refusal_status};
 use crate::server_fns::review::decide::Decide;
 use crate::server_fns::review::list::review_queue;
 use crate::server_fns::review::pair::review_pair;
+use crate::server_fns::review::rereview::DecideRereview;
 use crate::types::{ReviewPairView, ReviewQueueView};
 
 /// What a refused visitor reads.
@@ -101,19 +102,32 @@ pub fn ReviewPairPage() -> impl IntoView {
             .unwrap_or(0)
     };
     let decide = ServerAction::<Decide>::new();
+    let rereview = ServerAction::<DecideRereview>::new();
     let pair = Resource::new(
-        move || (slug(), pair_id(), decide.version().get()),
+        move || {
+            (
+                slug(),
+                pair_id(),
+                decide.version().get() + rereview.version().get(),
+            )
+        },
         |(s, p, _)| review_pair(s, p),
     );
     let outcome = move || {
-        decide.value().get().map(|r| match r {
-            Ok(()) => view! { <p class="notice" role="status" id="decision-saved">"Decided."</p> }
-                .into_any(),
-            Err(e) => {
-                view! { <p class="error" role="alert" id="decision-error">{e.to_string()}</p> }
-                    .into_any()
-            }
-        })
+        decide
+            .value()
+            .get()
+            .or_else(|| rereview.value().get())
+            .map(|r| match r {
+                Ok(()) => {
+                    view! { <p class="notice" role="status" id="decision-saved">"Decided."</p> }
+                        .into_any()
+                }
+                Err(e) => {
+                    view! { <p class="error" role="alert" id="decision-error">{e.to_string()}</p> }
+                        .into_any()
+                }
+            })
     };
     view! {
         <section class="review">
@@ -121,7 +135,7 @@ pub fn ReviewPairPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading the pair…"</p> }>
                 {move || Suspend::new(async move {
                     match pair.await {
-                        Ok(found) => view! { <PairReview found slug=slug() decide /> }.into_any(),
+                        Ok(found) => view! { <PairReview found slug=slug() decide rereview /> }.into_any(),
                         Err(err) => view! { <p class="error" role="alert" id="review-denied">{refusal(&err)}</p> }.into_any(),
                     }
                 })}
@@ -132,7 +146,12 @@ pub fn ReviewPairPage() -> impl IntoView {
 }
 
 #[component]
-fn PairReview(found: ReviewPairView, slug: String, decide: ServerAction<Decide>) -> impl IntoView {
+fn PairReview(
+    found: ReviewPairView,
+    slug: String,
+    decide: ServerAction<Decide>,
+    rereview: ServerAction<DecideRereview>,
+) -> impl IntoView {
     let pair = found.pair;
     let reasons = if found.reasons.is_empty() {
         "not in the review queue".to_owned()
@@ -147,7 +166,48 @@ fn PairReview(found: ReviewPairView, slug: String, decide: ServerAction<Decide>)
         .collect::<Vec<_>>()
         .join(" · ");
     let current = found.decisions.last().map(|d| d.label.clone());
+    let rereviews = (!found.rereviews.is_empty()).then(|| {
+        let scale = found.scale.clone();
+        let slug = slug.clone();
+        view! {
+            <section class="rereview" id="rereview">
+                <h2>"Re-review: a rule these judgments cited has changed"</h2>
+                {found.rereviews.iter().map(|r| {
+                    let then = r.rule_before.clone().map(|rule| view! { <ol class="rules"><crate::guideline_pages::RuleText rule /></ol> });
+                    let now = r.rule_after.clone().map_or_else(
+                        || view! { <p>"Removed."</p> }.into_any(),
+                        |rule| view! { <ol class="rules"><crate::guideline_pages::RuleText rule /></ol> }.into_any(),
+                    );
+                    view! {
+                        <article class="rereview-item" data-rule=r.rule.clone()>
+                            <p>{format!("{} said {} under version {}, citing {}.", r.annotator, r.label.clone().unwrap_or_default(), r.from_version, r.rule)}</p>
+                            <div class="side-by-side">
+                                <div class="then"><h3>{format!("Version {}", r.from_version)}</h3>{then}</div>
+                                <div class="now"><h3>{format!("Version {}", r.to_version)}</h3>{now}</div>
+                            </div>
+                        </article>
+                    }
+                }).collect_view()}
+                <ActionForm action=rereview attr:class="decision-form" attr:id="rereview-form">
+                    <input type="hidden" name="slug" value=slug />
+                    <input type="hidden" name="pair_id" value=pair.pair_id />
+                    <label>
+                        "The label under the new version"
+                        <select name="label" id="rereview-label">
+                            {scale.into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "Note"
+                        <textarea name="note" id="rereview-note" maxlength="4000"></textarea>
+                    </label>
+                    <button type="submit" id="decide-rereview">"Confirm or change under the new version"</button>
+                </ActionForm>
+            </section>
+        }
+    });
     view! {
+        {rereviews}
         <h1>"Pair " {pair.pair_id}</h1>
         <p class="reasons" id="review-reasons">{reasons}</p>
         <dl class="pair-facts">

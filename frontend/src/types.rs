@@ -435,4 +435,102 @@ pub struct ReviewPairView {
     pub reasons: Vec<String>,
     /// The project's scale, lowest first.
     pub scale: Vec<String>,
+    /// Open re-reviews: judgments that cited a rule a newer version changed.
+    #[serde(default)]
+    pub rereviews: Vec<RereviewInfo>,
+}
+
+/// A judgment waiting for re-review, with the rule then and now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RereviewInfo {
+    /// Who made the judgment.
+    pub annotator: String,
+    /// The label it gave.
+    pub label: Option<String>,
+    /// The rule that changed.
+    pub rule: String,
+    /// The version the judgment was made under.
+    pub from_version: i64,
+    /// The version that changed the rule.
+    pub to_version: i64,
+    /// The rule as it read then.
+    pub rule_before: Option<RuleView>,
+    /// The rule as it reads now (none: removed).
+    pub rule_after: Option<RuleView>,
+}
+
+/// A published guideline version in the version list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionListEntry {
+    /// Its number.
+    pub number: i64,
+    /// What changed.
+    pub change_note: String,
+    /// When, as `YYYY-MM-DD HH:MM UTC`.
+    pub published: String,
+    /// Who published it, when known.
+    pub author: Option<String>,
+    /// How many rules it has.
+    pub rules: i64,
+}
+
+/// A run of words in a rule body's diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffSpanView {
+    /// `same`, `added` or `removed`.
+    pub op: String,
+    /// The words.
+    pub text: String,
+}
+
+/// A rule changed between two versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleChangeView {
+    /// The rule's id.
+    pub id: String,
+    /// Title before.
+    pub title_before: String,
+    /// Title after.
+    pub title_after: String,
+    /// The body, word by word.
+    pub body: Vec<DiffSpanView>,
+    /// Whether its examples changed.
+    pub examples_changed: bool,
+    /// Whether its capability tags or dimension changed.
+    pub tags_changed: bool,
+}
+
+/// A changed or removed rule and the judgments that cited it before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleImpactView {
+    /// The rule.
+    pub rule: String,
+    /// `changed` or `removed`.
+    pub change: String,
+    /// Current judgments that cited it under earlier versions.
+    pub judgments: u64,
+}
+
+/// One version's page: its rules and what changed from the version before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionPageView {
+    /// Its number.
+    pub number: i64,
+    /// What changed.
+    pub change_note: String,
+    /// When, as `YYYY-MM-DD HH:MM UTC`.
+    pub published: String,
+    /// The rules, in order.
+    pub rules: Vec<RuleView>,
+    /// Rules added since the version before (`id: title`).
+    pub added: Vec<String>,
+    /// Rules removed since the version before (`id: title`).
+    pub removed: Vec<String>,
+    /// Rules changed since the version before.
+    pub changed: Vec<RuleChangeView>,
+    /// What the changes touch, for editors, reviewers and admins (none for others, and
+    /// for version 1).
+    pub impact: Option<Vec<RuleImpactView>>,
+    /// Whether the caller may send the touched judgments to re-review.
+    pub can_send: bool,
 }

@@ -2,6 +2,7 @@
 //! browser to the [`crate::backend::Backend`] the server provides.
 
 pub mod annotate;
+pub mod guideline;
 pub mod members;
 pub mod projects;
 pub mod quality;

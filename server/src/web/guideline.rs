@@ -10,22 +10,11 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
-use crate::auth::Role;
 use crate::guideline::{self, GuidelineDiff, RuleJson};
 use crate::rereview::{self, Impact, RereviewError};
 use crate::storage::{VersionRef, VersionSummary};
 
-/// Everyone in the project reads the guideline.
-const MEMBERS: &[Role] = &[
-    Role::Admin,
-    Role::GuidelineEditor,
-    Role::Reviewer,
-    Role::Annotator,
-];
-/// Who edits and publishes it.
-const EDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor];
-/// Who sees what a change touches.
-const AUDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor, Role::Reviewer];
+use super::{AUDITORS, EDITORS, MEMBERS};
 
 impl From<RereviewError> for AppError {
     fn from(err: RereviewError) -> Self {
@@ -55,7 +44,7 @@ pub async fn versions(
     user: CurrentUser,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<VersionSummary>>, AppError> {
-    let project = project_for(&state, &user, &slug, MEMBERS).await?;
+    let project = project_for(&state, &user, &slug, &MEMBERS).await?;
     Ok(Json(state.store.guideline_versions(&project).await?))
 }
 
@@ -92,7 +81,7 @@ pub async fn version(
     user: CurrentUser,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Result<Json<VersionView>, AppError> {
-    let project = project_for(&state, &user, &slug, MEMBERS).await?;
+    let project = project_for(&state, &user, &slug, &MEMBERS).await?;
     let found = state
         .store
         .guideline_version(&project, VersionRef::Number(number))
@@ -140,7 +129,7 @@ pub async fn diff(
     query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<GuidelineDiff>, AppError> {
     let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let project = project_for(&state, &user, &slug, MEMBERS).await?;
+    let project = project_for(&state, &user, &slug, &MEMBERS).await?;
     let read = |n| {
         state
             .store

@@ -153,6 +153,10 @@ impl StoreBackend {
     }
 }
 
+/// Who edits and publishes a project's guideline.
+const EDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor];
+/// Who sees what a guideline change touches.
+const AUDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor, Role::Reviewer];
 /// Every role that may read a project's guideline.
 const MEMBERS: [Role; 4] = [
     Role::Admin,
@@ -277,26 +281,7 @@ impl Backend for StoreBackend {
         Ok(latest.map(|(version_id, number, rules)| GuidelineView {
             version_id,
             number,
-            rules: rules
-                .into_iter()
-                .map(|r| RuleView {
-                    id: r.key,
-                    title: r.title,
-                    body: r.body,
-                    capabilities: r.capabilities,
-                    dimension: r.dimension,
-                    examples: r
-                        .examples
-                        .into_iter()
-                        .map(|e| RuleExampleView {
-                            query: e.query,
-                            item_title: e.item_title,
-                            label: e.label,
-                            why: e.why,
-                        })
-                        .collect(),
-                })
-                .collect(),
+            rules: rules.into_iter().map(rule_view).collect(),
         }))
     }
 
@@ -502,6 +487,19 @@ impl Backend for StoreBackend {
                 .collect(),
             reasons: found.reasons.iter().map(|r| r.describe()).collect(),
             scale: project.scale_labels.clone(),
+            rereviews: found
+                .rereviews
+                .into_iter()
+                .map(|r| relabel_frontend::types::RereviewInfo {
+                    annotator: r.open.annotator,
+                    label: r.open.label,
+                    rule: r.open.rule,
+                    from_version: r.open.from_version,
+                    to_version: r.open.to_version,
+                    rule_before: r.rule_before.map(|j| rule_view(j.into())),
+                    rule_after: r.rule_after.map(|j| rule_view(j.into())),
+                })
+                .collect(),
         })
     }
 
@@ -518,6 +516,142 @@ impl Backend for StoreBackend {
             .await
             .map(|_| ())
             .map_err(backend_error)
+    }
+
+    async fn guideline_versions(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<Vec<relabel_frontend::types::VersionListEntry>, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, &MEMBERS).await?;
+        let versions = self
+            .0
+            .store
+            .guideline_versions(&project)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(versions
+            .into_iter()
+            .map(|v| relabel_frontend::types::VersionListEntry {
+                number: v.number,
+                change_note: v.change_note,
+                published: utc_minute(v.published_at),
+                author: v.author,
+                rules: v.rules,
+            })
+            .collect())
+    }
+
+    async fn guideline_version_page(
+        &self,
+        request: &Parts,
+        slug: String,
+        number: i64,
+    ) -> Result<relabel_frontend::types::VersionPageView, BackendError> {
+        use relabel_frontend::types::{DiffSpanView, RuleChangeView, RuleImpactView};
+        let (user, project) = self.caller_in(request, &slug, &MEMBERS).await?;
+        let store = self.0.store.as_ref();
+        let read = |n| store.guideline_version(&project, crate::storage::VersionRef::Number(n));
+        let failed = |e: crate::storage::StoreError| backend_error(e.into());
+        let version = read(number)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| BackendError::Refused("not found".into()))?;
+        let before = match number {
+            1 => None,
+            n => read(n - 1).await.map_err(failed)?,
+        };
+        let diff = crate::guideline::diff(
+            before.as_ref().map_or(&[][..], |b| &b.rules[..]),
+            &version.rules,
+        );
+        let name = |r: crate::guideline::RuleName| format!("{}: {}", r.id, r.title);
+        let impact = if number > 1 && user.holds(&project, AUDITORS) {
+            let found = crate::rereview::impact(store, &project, number)
+                .await
+                .map_err(|e| backend_error(e.into()))?;
+            Some(
+                found
+                    .rules
+                    .into_iter()
+                    .map(|r| RuleImpactView {
+                        rule: r.rule,
+                        change: r.change,
+                        judgments: r.judgments,
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        Ok(relabel_frontend::types::VersionPageView {
+            number,
+            change_note: version.change_note,
+            published: version.published_at.map(utc_minute).unwrap_or_default(),
+            rules: version.rules.into_iter().map(rule_view).collect(),
+            // Version 1 adds every rule; listing them all again says nothing.
+            added: if number > 1 {
+                diff.added.into_iter().map(name).collect()
+            } else {
+                Vec::new()
+            },
+            removed: diff.removed.into_iter().map(name).collect(),
+            changed: diff
+                .changed
+                .into_iter()
+                .map(|c| RuleChangeView {
+                    id: c.id,
+                    title_before: c.title_before,
+                    title_after: c.title_after,
+                    body: c
+                        .body
+                        .into_iter()
+                        .map(|s| DiffSpanView {
+                            op: s.op,
+                            text: s.text,
+                        })
+                        .collect(),
+                    examples_changed: c.examples_changed,
+                    tags_changed: c.tags_changed,
+                })
+                .collect(),
+            impact,
+            can_send: user.holds(&project, EDITORS),
+        })
+    }
+
+    async fn send_rereview(
+        &self,
+        request: &Parts,
+        slug: String,
+        number: i64,
+    ) -> Result<u64, BackendError> {
+        let (user, project) = self.caller_in(request, &slug, EDITORS).await?;
+        crate::rereview::send(self.0.store.as_ref(), &project, number, Some(user.id))
+            .await
+            .map_err(|e| backend_error(e.into()))
+    }
+
+    async fn decide_rereview(
+        &self,
+        request: &Parts,
+        slug: String,
+        pair_id: i64,
+        label: String,
+        note: String,
+    ) -> Result<(), BackendError> {
+        let (user, project) = self.caller_in(request, &slug, REVIEWERS).await?;
+        crate::rereview::decide(
+            self.0.store.as_ref(),
+            &project,
+            pair_id,
+            user.id,
+            &label,
+            &note,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| backend_error(e.into()))
     }
 
     async fn revoke_role(
@@ -560,25 +694,48 @@ fn settings_view(settings: &ProjectSettings) -> SettingsView {
 }
 
 /// A scorer run as the settings page lists it.
+/// An epoch-millisecond time as pages show it: `YYYY-MM-DD HH:MM UTC`.
+fn utc_minute(epoch_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000).map_or_else(
+        |_| epoch_ms.to_string(),
+        |t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        },
+    )
+}
+
+/// A stored rule as pages show it.
+fn rule_view(r: crate::domain::RuleRecord) -> RuleView {
+    RuleView {
+        id: r.key,
+        title: r.title,
+        body: r.body,
+        capabilities: r.capabilities,
+        dimension: r.dimension,
+        examples: r
+            .examples
+            .into_iter()
+            .map(|e| RuleExampleView {
+                query: e.query,
+                item_title: e.item_title,
+                label: e.label,
+                why: e.why,
+            })
+            .collect(),
+    }
+}
+
 fn scorer_run_view(run: &crate::storage::ScorerRun) -> relabel_frontend::types::ScorerRunView {
-    let finished =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(run.created_at) * 1_000_000)
-            .map_or_else(
-                |_| run.created_at.to_string(),
-                |t| {
-                    format!(
-                        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                        t.year(),
-                        u8::from(t.month()),
-                        t.day(),
-                        t.hour(),
-                        t.minute()
-                    )
-                },
-            );
     relabel_frontend::types::ScorerRunView {
         id: run.id,
-        finished,
+        finished: utc_minute(run.created_at),
         labels_used: run.labels_used,
         heldout_macro_f1: run.heldout_macro_f1,
         heldout_accuracy: run.heldout_accuracy,

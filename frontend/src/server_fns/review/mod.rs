@@ -3,3 +3,4 @@
 pub mod decide;
 pub mod list;
 pub mod pair;
+pub mod rereview;

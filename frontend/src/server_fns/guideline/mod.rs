@@ -1,0 +1,5 @@
+//! Server functions of the guideline's version pages.
+
+pub mod send_rereview;
+pub mod version;
+pub mod versions;
