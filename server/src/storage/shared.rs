@@ -134,6 +134,60 @@ macro_rules! impl_store {
             Ok(granted)
         }
 
+        /// A judgment's stored rule citations (JSON).
+        fn cited_rules(text: &str) -> Result<Vec<$crate::queue::RuleCitation>, StoreError> {
+            serde_json::from_str(text)
+                .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))
+        }
+
+        /// The project's guideline row inside `tx`, created at `now` if it has none; its id.
+        async fn guideline_of(
+            tx: &mut Transaction<'static, $db>,
+            project: &Project,
+            now: i64,
+        ) -> Result<i64, StoreError> {
+            sqlx::query(
+                "INSERT INTO guidelines (project_id, created_at) VALUES ($1, $2) \
+                 ON CONFLICT (project_id) DO NOTHING",
+            )
+            .bind(project.id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(sqlx::query_scalar("SELECT id FROM guidelines WHERE project_id = $1")
+                .bind(project.id)
+                .fetch_one(&mut **tx)
+                .await?)
+        }
+
+        /// Records a reviewer's final label for a pair inside `tx`; its id. Strictly after
+        /// any earlier decision, so "the latest counts" holds even within one millisecond.
+        async fn insert_decision(
+            tx: &mut Transaction<'static, $db>,
+            pair_id: i64,
+            reviewer_id: i64,
+            label: &str,
+            note: &str,
+        ) -> Result<i64, StoreError> {
+            let previous: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(created_at) FROM adjudications WHERE pair_id = $1")
+                    .bind(pair_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            let now = now_ms();
+            Ok(sqlx::query_scalar(
+                "INSERT INTO adjudications (pair_id, reviewer_id, label, note, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(pair_id)
+            .bind(reviewer_id)
+            .bind(label)
+            .bind(note)
+            .bind(previous.map_or(now, |p| now.max(p + 1)))
+            .fetch_one(&mut **tx)
+            .await?)
+        }
+
         /// Stores a version's rules and their examples inside `tx`, in order; an example
         /// label off the project's scale or a repeated rule id is a conflict.
         async fn insert_rules(
@@ -421,19 +475,7 @@ macro_rules! impl_store {
             ) -> Result<i64, StoreError> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO guidelines (project_id, created_at) VALUES ($1, $2) \
-                     ON CONFLICT (project_id) DO NOTHING",
-                )
-                .bind(project.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let guideline_id: i64 =
-                    sqlx::query_scalar("SELECT id FROM guidelines WHERE project_id = $1")
-                        .bind(project.id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let guideline_id = guideline_of(&mut tx, project, now).await?;
                 let number: i64 = sqlx::query_scalar(
                     "SELECT COALESCE(MAX(number), 0) + 1 FROM guideline_versions WHERE guideline_id = $1",
                 )
@@ -1435,8 +1477,7 @@ macro_rules! impl_store {
                 rows.iter()
                     .map(|row| {
                         let cited: String = row.try_get("rules_cited")?;
-                        let rules: Vec<$crate::queue::RuleCitation> = serde_json::from_str(&cited)
-                            .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))?;
+                        let rules = cited_rules(&cited)?;
                         let pair_id: i64 = row.try_get("pair_id")?;
                         Ok($crate::quality::GoldRow {
                             user_id: row.try_get("user_id")?,
@@ -1539,8 +1580,7 @@ macro_rules! impl_store {
                             revision: row.try_get("revision")?,
                             label: row.try_get("label")?,
                             rationale: row.try_get("rationale")?,
-                            rules: serde_json::from_str(&cited)
-                                .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))?,
+                            rules: cited_rules(&cited)?,
                             guideline_version: row.try_get("number")?,
                             created_at: row.try_get("created_at")?,
                         })
@@ -1592,26 +1632,7 @@ macro_rules! impl_store {
                 if found.is_none() {
                     return Err(StoreError::NotFound);
                 }
-                // Strictly after any earlier decision, so "the latest counts" is well defined
-                // even when two land in the same millisecond.
-                let previous: Option<i64> = sqlx::query_scalar(
-                    "SELECT MAX(created_at) FROM adjudications WHERE pair_id = $1",
-                )
-                .bind(pair_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let at = previous.map_or(now_ms(), |p| now_ms().max(p + 1));
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO adjudications (pair_id, reviewer_id, label, note, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(pair_id)
-                .bind(reviewer_id)
-                .bind(label)
-                .bind(note)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
+                let id = insert_decision(&mut tx, pair_id, reviewer_id, label, note).await?;
                 audit(&mut tx, Some(reviewer_id), "pair.decide", "pair", pair_id, &serde_json::json!({
                     "label": label,
                     "note": note,
@@ -1680,19 +1701,7 @@ macro_rules! impl_store {
             ) -> Result<i64, StoreError> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO guidelines (project_id, created_at) VALUES ($1, $2) \
-                     ON CONFLICT (project_id) DO NOTHING",
-                )
-                .bind(project.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let guideline_id: i64 =
-                    sqlx::query_scalar("SELECT id FROM guidelines WHERE project_id = $1")
-                        .bind(project.id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let guideline_id = guideline_of(&mut tx, project, now).await?;
                 let draft: Option<i64> = sqlx::query_scalar(
                     "SELECT id FROM guideline_versions WHERE guideline_id = $1 AND published_at IS NULL",
                 )
@@ -1851,8 +1860,7 @@ macro_rules! impl_store {
                 .await?;
                 rows.into_iter()
                     .map(|(judgment_id, pair_id, version_id, version_number, cited)| {
-                        let rules: Vec<$crate::queue::RuleCitation> = serde_json::from_str(&cited)
-                            .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))?;
+                        let rules = cited_rules(&cited)?;
                         Ok($crate::storage::CitedJudgment {
                             judgment_id,
                             pair_id,
@@ -1974,23 +1982,7 @@ macro_rules! impl_store {
                 .await?;
                 // The decision under the new rule is also the pair's final label: the
                 // judgments made under the old rule no longer decide it.
-                let previous: Option<i64> = sqlx::query_scalar(
-                    "SELECT MAX(created_at) FROM adjudications WHERE pair_id = $1",
-                )
-                .bind(pair_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO adjudications (pair_id, reviewer_id, label, note, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(pair_id)
-                .bind(reviewer_id)
-                .bind(label)
-                .bind(note)
-                .bind(previous.map_or(now, |p| now.max(p + 1)))
-                .execute(&mut *tx)
-                .await?;
+                insert_decision(&mut tx, pair_id, reviewer_id, label, note).await?;
                 sqlx::query(
                     "UPDATE rereviews SET resolved_at = $1, resolved_by = $2, resolution_id = $3 \
                      WHERE pair_id = $4 AND resolved_at IS NULL",
