@@ -286,6 +286,37 @@ fn table() -> Vec<Case> {
             expect: [Unauth, Refused, Refused, Forbidden, Refused],
         },
         Case {
+            method: "POST",
+            path: "/rpc/guideline/draft",
+            call_path: "/rpc/guideline/draft",
+            body: form(json!({"slug": "shop"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/guideline/save-draft",
+            call_path: "/rpc/guideline/save-draft",
+            body: json_body(
+                json!({"slug": "shop", "rules": [{"id": "bad id!", "title": "", "body": "",
+                   "capabilities": [], "dimension": null, "examples": []}]}),
+            ),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "POST",
+            path: "/rpc/guideline/publish",
+            call_path: "/rpc/guideline/publish",
+            body: form(json!({"slug": "shop", "note": "authz"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "GET",
+            path: "/p/{slug}/guideline/edit",
+            call_path: "/p/shop/guideline/edit",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
             method: "GET",
             path: "/api/v1/projects/{slug}/review",
             call_path: "/api/v1/projects/shop/review",

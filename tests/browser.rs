@@ -1114,3 +1114,200 @@ async fn a_reviewer_reads_the_quality_dashboard_decides_a_split_pair_and_an_anno
     println!("dashboard screenshot: {}", shot.display());
     db.finish().await;
 }
+
+/// Polls an input's current value (its property, which typing changes) until `ok` holds.
+async fn wait_for_value(
+    client: &Client,
+    css: &str,
+    within: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let deadline = Instant::now() + within;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(el) = client.find(Locator::Css(css)).await {
+            last = el.prop("value").await.ok().flatten().unwrap_or_default();
+            if ok(&last) {
+                return Ok(last);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{css} holds {last:?}"))
+}
+
+/// Types into the field `css`.
+async fn type_into(client: &Client, css: &str, text: &str) -> Result<(), String> {
+    client
+        .find(Locator::Css(css))
+        .await
+        .map_err(fail)?
+        .send_keys(text)
+        .await
+        .map_err(fail)
+}
+
+#[tokio::test]
+async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_under() {
+    let (db, demo, mut conn) = demo_db().await;
+    sqlx::query("UPDATE pairs SET task = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    user_with_roles(&db, "ed", &[(demo.id, Role::GuidelineEditor)]).await;
+    user_with_roles(&db, "ana", &[(demo.id, Role::Annotator)]).await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
+
+    let outcome: Result<String, String> = async {
+        // An annotator is offered no editor and is refused at its address.
+        log_in(&client, addr, "ana").await?;
+        if client.find(Locator::Css("a.open-editor")).await.is_ok() {
+            return Err("an annotator was offered the guideline editor".into());
+        }
+        client
+            .goto(&format!("http://{addr}/p/demo/guideline/edit"))
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            "#editor-denied",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("Only this project's guideline editors"),
+        )
+        .await?;
+        if client.find(Locator::Css("#rule-body")).await.is_ok() {
+            return Err("the editor was shown to an annotator".into());
+        }
+        click(&client, "#log-out").await?;
+
+        // The editor edits the brand rule's body (the preview follows), adds an example,
+        // and publishes with a note.
+        log_in(&client, addr, "ed").await?;
+        click(&client, "a.open-editor").await?;
+        wait_for(
+            &client,
+            "#editor-status",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("version 1"),
+        )
+        .await?;
+        click(&client, r#"li[data-rule="R-BRAND-01"] .pick-rule"#).await?;
+        wait_for_value(&client, "#rule-id", Duration::from_secs(10), |v| {
+            v == "R-BRAND-01"
+        })
+        .await?;
+        type_into(
+            &client,
+            "#rule-body",
+            " The EDITED-MARKER applies to **sub-brands** too.",
+        )
+        .await?;
+        wait_for(
+            &client,
+            "#rule-preview",
+            None,
+            Duration::from_secs(10),
+            |t| t.contains("EDITED-MARKER applies to sub-brands too"),
+        )
+        .await?;
+        type_into(&client, "#example-query", "nike air max").await?;
+        type_into(&client, "#example-item", "Jordan sub-brand sneaker").await?;
+        click(&client, r#"#example-label option[value="L3"]"#).await?;
+        type_into(
+            &client,
+            "#example-why",
+            "a sub-brand of the brand asked for",
+        )
+        .await?;
+        click(&client, "#add-example").await?;
+        wait_for(
+            &client,
+            "#rule-examples",
+            None,
+            Duration::from_secs(10),
+            |t| t.contains("nike air max → Jordan sub-brand sneaker: L3"),
+        )
+        .await?;
+        type_into(&client, "#publish-note", "brand rule: sub-brands count").await?;
+        click(&client, "#publish").await?;
+        wait_for(
+            &client,
+            "#editor-status",
+            None,
+            Duration::from_secs(20),
+            |t| t.contains("Published version 2"),
+        )
+        .await?;
+        click(&client, "#log-out").await?;
+
+        // The annotator's next pair shows the new text, and the judgment records it.
+        log_in(&client, addr, "ana").await?;
+        client
+            .goto(&format!("http://{addr}/p/demo/annotate"))
+            .await
+            .map_err(fail)?;
+        let pair = wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(20),
+            |v| !v.is_empty(),
+        )
+        .await?;
+        wait_for(&client, ".rules", None, Duration::from_secs(20), |t| {
+            t.contains("EDITED-MARKER applies to sub-brands too")
+        })
+        .await?;
+        press(&client, &format!("3{ENTER}")).await?;
+        wait_for(
+            &client,
+            "#pair",
+            Some("data-pair-id"),
+            Duration::from_secs(20),
+            |v| !v.is_empty() && v != pair,
+        )
+        .await?;
+        Ok(pair)
+    }
+    .await;
+
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    let pair: i64 = outcome.unwrap().parse().unwrap();
+    let latest = db
+        .store
+        .guideline_version(&demo, relabel::storage::VersionRef::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.number, Some(2));
+    assert_eq!(latest.change_note, "brand rule: sub-brands count");
+    let brand = latest.rules.iter().find(|r| r.key == "R-BRAND-01").unwrap();
+    assert!(
+        brand
+            .body
+            .ends_with("The EDITED-MARKER applies to **sub-brands** too."),
+        "{}",
+        brand.body
+    );
+    assert!(
+        brand
+            .examples
+            .iter()
+            .any(|e| e.query == "nike air max" && e.label == "L3")
+    );
+    let judged = db.store.pair_judgments(&demo, pair).await.unwrap();
+    assert_eq!(judged.len(), 1);
+    assert_eq!(judged[0].annotator, "ana");
+    assert_eq!(
+        judged[0].guideline_version,
+        Some(2),
+        "the judgment records version 2"
+    );
+    db.finish().await;
+}

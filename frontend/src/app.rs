@@ -71,6 +71,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/p/:slug/guideline/edit")
+                        view=crate::guideline_editor::GuidelineEditorPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/p/:slug/guideline/:number")
                         view=crate::guideline_pages::GuidelineVersionPage
                         ssr=SsrMode::Async
@@ -268,7 +273,11 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                             view! { <a class="open-annotate" href=href.clone()>"Annotate"</a> }
                         });
                         let guideline = format!("/p/{}/guideline", p.slug);
-                        let guideline = view! { <a class="open-guideline" href=guideline>"Guideline"</a> };
+                        let edit = (holds("admin") || holds("guideline_editor")).then(|| {
+                            let edit = format!("/p/{}/guideline/edit", p.slug);
+                            view! { " " <a class="open-editor" href=edit>"Edit guideline"</a> }
+                        });
+                        let guideline = view! { <a class="open-guideline" href=guideline>"Guideline"</a> {edit} };
                         let quality = (holds("admin") || holds("reviewer")).then(|| {
                             let quality = format!("/p/{}/quality", p.slug);
                             let review = format!("/p/{}/review", p.slug);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::types::{
-    AddedMember, ClaimedPair, DashboardView, GuidelineView, JudgmentForm, MemberView, Progress,
-    ProjectSummary, ReviewPairView, ReviewQueueView, SettingsView, VersionListEntry,
-    VersionPageView,
+    AddedMember, ClaimedPair, DashboardView, DraftEditView, GuidelineView, JudgmentForm,
+    MemberView, Progress, ProjectSummary, ReviewPairView, ReviewQueueView, RuleView, SettingsView,
+    VersionListEntry, VersionPageView,
 };
 
 /// The server side of the app's data needs.
@@ -130,6 +130,27 @@ pub trait Backend: Send + Sync {
         label: String,
         note: String,
     ) -> Result<(), BackendError>;
+    /// The guideline draft to edit, or the latest version when there is no draft
+    /// (guideline editors and admins).
+    async fn guideline_draft(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<DraftEditView, BackendError>;
+    /// Replaces the draft (guideline editors and admins); every problem is named.
+    async fn save_guideline_draft(
+        &self,
+        request: &Parts,
+        slug: String,
+        rules: Vec<RuleView>,
+    ) -> Result<(), BackendError>;
+    /// Publishes the draft with a change note (guideline editors and admins); the number.
+    async fn publish_guideline_draft(
+        &self,
+        request: &Parts,
+        slug: String,
+        note: String,
+    ) -> Result<i64, BackendError>;
     /// Takes a role in the project from a user (project admins only).
     async fn revoke_role(
         &self,

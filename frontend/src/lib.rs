@@ -8,6 +8,7 @@ pub mod app;
 pub mod dashboard;
 pub mod error;
 pub mod export_page;
+pub mod guideline_editor;
 pub mod guideline_pages;
 pub mod markdown;
 pub mod members;

@@ -534,3 +534,14 @@ pub struct VersionPageView {
     /// Whether the caller may send the touched judgments to re-review.
     pub can_send: bool,
 }
+
+/// What the guideline editor starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftEditView {
+    /// Where the rules come from: `the draft`, `version N` (no draft yet) or `nothing yet`.
+    pub source: String,
+    /// The rules, in order.
+    pub rules: Vec<RuleView>,
+    /// The project's scale, lowest first (for example labels).
+    pub scale: Vec<String>,
+}

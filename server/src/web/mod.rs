@@ -654,6 +654,110 @@ impl Backend for StoreBackend {
         .map_err(|e| backend_error(e.into()))
     }
 
+    async fn guideline_draft(
+        &self,
+        request: &Parts,
+        slug: String,
+    ) -> Result<relabel_frontend::types::DraftEditView, BackendError> {
+        use crate::storage::VersionRef;
+        let (_, project) = self.caller_in(request, &slug, EDITORS).await?;
+        let store = self.0.store.as_ref();
+        let failed = |e: crate::storage::StoreError| backend_error(e.into());
+        let found = match store
+            .guideline_version(&project, VersionRef::Draft)
+            .await
+            .map_err(failed)?
+        {
+            Some(draft) => Some(draft),
+            None => store
+                .guideline_version(&project, VersionRef::Latest)
+                .await
+                .map_err(failed)?,
+        };
+        let source = match &found {
+            None => "nothing yet".to_owned(),
+            Some(v) => v
+                .number
+                .map_or_else(|| "the draft".to_owned(), |n| format!("version {n}")),
+        };
+        Ok(relabel_frontend::types::DraftEditView {
+            source,
+            rules: found
+                .map(|v| v.rules.into_iter().map(rule_view).collect())
+                .unwrap_or_default(),
+            scale: project.scale_labels.clone(),
+        })
+    }
+
+    async fn save_guideline_draft(
+        &self,
+        request: &Parts,
+        slug: String,
+        rules: Vec<RuleView>,
+    ) -> Result<(), BackendError> {
+        let (user, project) = self.caller_in(request, &slug, EDITORS).await?;
+        let rules: Vec<crate::domain::RuleRecord> = rules
+            .into_iter()
+            .map(|r| crate::domain::RuleRecord {
+                key: r.id.trim().to_owned(),
+                title: r.title,
+                body: r.body,
+                capabilities: r.capabilities,
+                dimension: r.dimension.filter(|d| !d.trim().is_empty()),
+                examples: r
+                    .examples
+                    .into_iter()
+                    .map(|e| crate::domain::RuleExample {
+                        query: e.query,
+                        item_title: e.item_title,
+                        label: e.label,
+                        why: e.why,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let problems = crate::guideline::check(&project, &rules, |at| {
+            let id = rules.get(at.rule).map_or("", |r| r.key.as_str());
+            match at.example {
+                Some(e) => format!("rule {} ({id}), example {}", at.rule + 1, e + 1),
+                None => format!("rule {} ({id})", at.rule + 1),
+            }
+        });
+        if !problems.is_empty() {
+            return Err(BackendError::Refused(problems.join("; ")));
+        }
+        self.0
+            .store
+            .save_draft(&project, &rules, Some(user.id))
+            .await
+            .map(|_| ())
+            .map_err(|e| backend_error(e.into()))
+    }
+
+    async fn publish_guideline_draft(
+        &self,
+        request: &Parts,
+        slug: String,
+        note: String,
+    ) -> Result<i64, BackendError> {
+        let (user, project) = self.caller_in(request, &slug, EDITORS).await?;
+        if note.trim().is_empty() {
+            return Err(BackendError::Refused(
+                "note: say what changed; it goes into the version history".into(),
+            ));
+        }
+        self.0
+            .store
+            .publish_draft(&project, note.trim(), Some(user.id))
+            .await
+            .map_err(|e| match e {
+                crate::storage::StoreError::NotFound => {
+                    BackendError::Refused("there is no draft to publish; save one first".into())
+                }
+                other => backend_error(other.into()),
+            })
+    }
+
     async fn revoke_role(
         &self,
         request: &Parts,
