@@ -304,6 +304,13 @@ fn table() -> Vec<Case> {
         },
         Case {
             method: "POST",
+            path: "/rpc/guideline/search-pairs",
+            call_path: "/rpc/guideline/search-pairs",
+            body: form(json!({"slug": "shop", "text": "x"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "POST",
             path: "/rpc/guideline/publish",
             call_path: "/rpc/guideline/publish",
             body: form(json!({"slug": "shop", "note": "authz"})),

@@ -1136,6 +1136,12 @@ async fn wait_for_value(
     Err(format!("{css} holds {last:?}"))
 }
 
+/// Clicks `css` once it appears.
+async fn click_when_there(client: &Client, css: &str) -> Result<(), String> {
+    wait_for(client, css, None, Duration::from_secs(20), |_| true).await?;
+    click(client, css).await
+}
+
 /// Types into the field `css`.
 async fn type_into(client: &Client, css: &str, text: &str) -> Result<(), String> {
     client
@@ -1156,6 +1162,18 @@ async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_und
         .unwrap();
     user_with_roles(&db, "ed", &[(demo.id, Role::GuidelineEditor)]).await;
     user_with_roles(&db, "ana", &[(demo.id, Role::Annotator)]).await;
+    // The example will be picked from this pair by searching for its query.
+    let picked = db.store.pair_view(&demo, 1).await.unwrap().unwrap();
+    let v1_order: Vec<String> = db
+        .store
+        .guideline_version(&demo, relabel::storage::VersionRef::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.key.clone())
+        .collect();
     let (addr, server) = serve(&db).await;
     let (client, driver) = browser().await;
 
@@ -1194,6 +1212,20 @@ async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_und
             |t| t.contains("version 1"),
         )
         .await?;
+        // Dragging the first rule onto the second swaps them.
+        client
+            .execute(
+                "const items = document.querySelectorAll('#editor-rules li');
+                 const data = new DataTransfer();
+                 items[0].dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer: data }));
+                 items[1].dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: data }));
+                 items[1].dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: data }));",
+                vec![],
+            )
+            .await
+            .map_err(fail)?;
+        let second = format!("#editor-rules li:nth-child(2)[data-rule=\"{}\"]", v1_order[0]);
+        wait_for(&client, &second, None, Duration::from_secs(10), |_| true).await?;
         click(&client, r#"li[data-rule="R-BRAND-01"] .pick-rule"#).await?;
         wait_for_value(&client, "#rule-id", Duration::from_secs(10), |v| {
             v == "R-BRAND-01"
@@ -1213,24 +1245,17 @@ async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_und
             |t| t.contains("EDITED-MARKER applies to sub-brands too"),
         )
         .await?;
-        type_into(&client, "#example-query", "nike air max").await?;
-        type_into(&client, "#example-item", "Jordan sub-brand sneaker").await?;
+        // The example is picked from the project's pairs by searching them.
+        type_into(&client, "#example-search", &picked.query).await?;
+        click(&client, "#search-pairs").await?;
+        click_when_there(&client, r#"#pair-hits .pick-pair[data-pair="1"]"#).await?;
+        wait_for_value(&client, "#example-query", Duration::from_secs(10), |v| v == picked.query).await?;
+        wait_for_value(&client, "#example-item", Duration::from_secs(10), |v| v == picked.item.title).await?;
         click(&client, r#"#example-label option[value="L3"]"#).await?;
-        type_into(
-            &client,
-            "#example-why",
-            "a sub-brand of the brand asked for",
-        )
-        .await?;
+        type_into(&client, "#example-why", "a sub-brand of the brand asked for").await?;
         click(&client, "#add-example").await?;
-        wait_for(
-            &client,
-            "#rule-examples",
-            None,
-            Duration::from_secs(10),
-            |t| t.contains("nike air max → Jordan sub-brand sneaker: L3"),
-        )
-        .await?;
+        let shown = format!("{} → {}: L3", picked.query, picked.item.title);
+        wait_for(&client, "#rule-examples", None, Duration::from_secs(10), |t| t.contains(&shown)).await?;
         type_into(&client, "#publish-note", "brand rule: sub-brands count").await?;
         click(&client, "#publish").await?;
         wait_for(
@@ -1296,11 +1321,12 @@ async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_und
         brand.body
     );
     assert!(
-        brand
-            .examples
-            .iter()
-            .any(|e| e.query == "nike air max" && e.label == "L3")
+        brand.examples.iter().any(|e| e.query == picked.query
+            && e.item_title == picked.item.title
+            && e.label == "L3")
     );
+    assert_eq!(latest.rules[1].key, v1_order[0], "the dragged rule moved");
+    assert_eq!(latest.rules[0].key, v1_order[1]);
     let judged = db.store.pair_judgments(&demo, pair).await.unwrap();
     assert_eq!(judged.len(), 1);
     assert_eq!(judged[0].annotator, "ana");

@@ -525,3 +525,63 @@ async fn a_reimport_that_changes_a_stored_pair_is_rejected_naming_the_line() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn pairs_are_found_by_query_or_title_with_wildcards_taken_literally() {
+    use relabel::domain::{ItemRecord, PairRecord};
+    each_backend(|db: TestDb| async move {
+        let shop = project(&db.store, "shop").await;
+        let record = |query: &str, title: &str, id: &str| PairRecord {
+            query: query.into(),
+            query_frequency: None,
+            item: ItemRecord {
+                id: id.into(),
+                title: title.into(),
+                category: vec![],
+                attributes: Default::default(),
+                price: None,
+                images: vec![],
+                description: None,
+            },
+            cot: vec![],
+            gold_label: None,
+            tags: vec![],
+            task: None,
+        };
+        let records = [
+            record("Nike Air Max", "Running shoe", "a"),
+            record("adidas samba", "100% leather sneaker", "b"),
+            record("puma", "Suede_classic", "c"),
+        ];
+        relabel::import::import_records(db.store.as_ref(), &shop, &records, "t")
+            .await
+            .unwrap();
+        let found = |text: &'static str| {
+            let store = db.store.clone();
+            let shop = shop.clone();
+            async move {
+                store
+                    .search_pairs(&shop, text, 20)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|(_, q, _)| q)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found("air max").await, ["Nike Air Max"], "{}", db.name);
+        assert_eq!(found("LEATHER").await, ["adidas samba"]);
+        assert_eq!(found("100%").await, ["adidas samba"]);
+        assert_eq!(found("e_c").await, ["puma"]);
+        assert!(
+            found("%").await.len() == 1,
+            "% is a character, not a wildcard"
+        );
+        assert!(
+            found("_").await.len() == 1,
+            "_ is a character, not a wildcard"
+        );
+        db
+    })
+    .await;
+}

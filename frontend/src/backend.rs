@@ -8,8 +8,8 @@ use http::request::Parts;
 
 use crate::types::{
     AddedMember, ClaimedPair, DashboardView, DraftEditView, GuidelineView, JudgmentForm,
-    MemberView, Progress, ProjectSummary, ReviewPairView, ReviewQueueView, RuleView, SettingsView,
-    VersionListEntry, VersionPageView,
+    MemberView, PairHit, Progress, ProjectSummary, ReviewPairView, ReviewQueueView, RuleView,
+    SettingsView, VersionListEntry, VersionPageView,
 };
 
 /// The server side of the app's data needs.
@@ -151,6 +151,14 @@ pub trait Backend: Send + Sync {
         slug: String,
         note: String,
     ) -> Result<i64, BackendError>;
+    /// Pairs of the project whose query or item title contains `text`, for picking a
+    /// worked example (guideline editors and admins).
+    async fn search_pairs(
+        &self,
+        request: &Parts,
+        slug: String,
+        text: String,
+    ) -> Result<Vec<PairHit>, BackendError>;
     /// Takes a role in the project from a user (project admins only).
     async fn revoke_role(
         &self,

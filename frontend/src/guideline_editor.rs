@@ -1,14 +1,18 @@
 //! The guideline editor at `/p/{slug}/guideline/edit`, for the project's guideline
 //! editors and admins: the rule list (select, move up and down, add, remove), the
 //! selected rule's fields with a live preview of its markdown body (the same sanitizer
-//! the server uses), its worked examples (add, remove), then save the draft or publish it
-//! with a change note. Annotators see a published version from their next pair on.
+//! the server uses), its worked examples (add, remove; written, or picked from the
+//! project's pairs by searching them), then save the draft or publish it with a change
+//! note. Rules move by dragging or with the up and down buttons. Annotators see a
+//! published version from their next pair on.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::error::{AppFnError, set_refusal_status};
-use crate::server_fns::guideline::draft::{guideline_draft, publish_draft, save_draft};
+use crate::server_fns::guideline::draft::{
+    guideline_draft, publish_draft, save_draft, search_pairs,
+};
 use crate::types::{DraftEditView, RuleExampleView, RuleView};
 
 /// The editor page.
@@ -68,6 +72,20 @@ fn Editor(start: DraftEditView, slug: String) -> impl IntoView {
             }
         });
     };
+    // Dragging a rule onto another moves it there.
+    let dragging = RwSignal::new(None::<usize>);
+    let drop_on = move |to: usize| {
+        if let Some(from) = dragging.get_untracked() {
+            rules.update(|r| {
+                if from < r.len() && to < r.len() && from != to {
+                    let rule = r.remove(from);
+                    r.insert(to, rule);
+                    selected.set(to);
+                }
+            });
+        }
+        dragging.set(None);
+    };
     let move_by = move |delta: isize| {
         rules.update(|r| {
             let at = selected.get_untracked();
@@ -122,6 +140,41 @@ fn Editor(start: DraftEditView, slug: String) -> impl IntoView {
         ex_query.set(String::new());
         ex_title.set(String::new());
         ex_why.set(String::new());
+    };
+
+    // The example picker: search the project's pairs, pick one to fill the example.
+    let search_text = RwSignal::new(String::new());
+    let search = {
+        let slug = slug.clone();
+        Action::new(move |text: &String| search_pairs(slug.clone(), text.clone()))
+    };
+    let hits = move || match search.value().get() {
+        None => ().into_any(),
+        Some(Err(e)) => {
+            view! { <p class="error" id="pair-search-error">{e.to_string()}</p> }.into_any()
+        }
+        Some(Ok(found)) if found.is_empty() => {
+            view! { <p id="pair-hits">"No pair matches."</p> }.into_any()
+        }
+        Some(Ok(found)) => view! {
+            <ul id="pair-hits">
+                {found
+                    .into_iter()
+                    .map(|hit| {
+                        let (query, title) = (hit.query.clone(), hit.item_title.clone());
+                        view! {
+                            <li>
+                                <button class="pick-pair" data-pair=hit.pair_id on:click=move |_| {
+                                    ex_query.set(query.clone());
+                                    ex_title.set(title.clone());
+                                }>{format!("{} → {}", hit.query, hit.item_title)}</button>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any(),
     };
 
     let save = {
@@ -186,7 +239,17 @@ fn Editor(start: DraftEditView, slug: String) -> impl IntoView {
                             .map(|(i, r)| {
                                 let current = move || selected.get() == i;
                                 view! {
-                                    <li class:selected=current data-rule=r.id.clone()>
+                                    <li
+                                        class:selected=current
+                                        data-rule=r.id.clone()
+                                        draggable="true"
+                                        on:dragstart=move |_| dragging.set(Some(i))
+                                        on:dragover=move |ev| ev.prevent_default()
+                                        on:drop=move |ev| {
+                                            ev.prevent_default();
+                                            drop_on(i);
+                                        }
+                                    >
                                         <button class="pick-rule" on:click=move |_| selected.set(i)>
                                             <code>{r.id.clone()}</code> " " {r.title.clone()}
                                         </button>
@@ -249,6 +312,12 @@ fn Editor(start: DraftEditView, slug: String) -> impl IntoView {
                 </ul>
                 <fieldset class="new-example">
                     <legend>"Add an example"</legend>
+                    <p class="picker">
+                        <input id="example-search" placeholder="find a pair of this project" prop:value=move || search_text.get()
+                            on:input=move |ev| search_text.set(event_target_value(&ev)) />
+                        <button id="search-pairs" on:click=move |_| { search.dispatch(search_text.get_untracked()); }>"Find"</button>
+                    </p>
+                    {hits}
                     <input id="example-query" placeholder="query" prop:value=move || ex_query.get()
                         on:input=move |ev| ex_query.set(event_target_value(&ev)) />
                     <input id="example-item" placeholder="item title" prop:value=move || ex_title.get()

@@ -545,3 +545,14 @@ pub struct DraftEditView {
     /// The project's scale, lowest first (for example labels).
     pub scale: Vec<String>,
 }
+
+/// A pair found by the editor's example picker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairHit {
+    /// The pair.
+    pub pair_id: i64,
+    /// Its query.
+    pub query: String,
+    /// Its item's title.
+    pub item_title: String,
+}

@@ -433,6 +433,14 @@ pub trait Store: Send + Sync {
         note: &str,
         version_id: i64,
     ) -> Result<i64, StoreError>;
+    /// Up to `limit` pairs of the project whose query or item title contains `text`
+    /// (case-insensitive), by id: `(pair, query, item title)`.
+    async fn search_pairs(
+        &self,
+        project: &Project,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
 }

@@ -2002,6 +2002,35 @@ macro_rules! impl_store {
                 Ok(judgment_id)
             }
 
+            async fn search_pairs(
+                &self,
+                project: &Project,
+                text: &str,
+                limit: i64,
+            ) -> Result<Vec<(i64, String, String)>, StoreError> {
+                // The text is matched literally: LIKE's wildcards in it are escaped.
+                let escaped: String = text
+                    .to_lowercase()
+                    .chars()
+                    .flat_map(|c| match c {
+                        '%' | '_' | '\\' => vec!['\\', c],
+                        c => vec![c],
+                    })
+                    .collect();
+                Ok(sqlx::query_as(
+                    "SELECT p.id, q.text, i.title FROM pairs p \
+                     JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
+                     WHERE p.project_id = $1 \
+                       AND (LOWER(q.text) LIKE $2 ESCAPE '\\' OR LOWER(i.title) LIKE $2 ESCAPE '\\') \
+                     ORDER BY p.id LIMIT $3",
+                )
+                .bind(project.id)
+                .bind(format!("%{escaped}%"))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

@@ -758,6 +758,37 @@ impl Backend for StoreBackend {
             })
     }
 
+    async fn search_pairs(
+        &self,
+        request: &Parts,
+        slug: String,
+        text: String,
+    ) -> Result<Vec<relabel_frontend::types::PairHit>, BackendError> {
+        let (_, project) = self.caller_in(request, &slug, EDITORS).await?;
+        let text = text.trim();
+        if text.chars().count() < 2 || text.len() > 200 {
+            return Err(BackendError::Refused(
+                "text: type 2 to 200 characters of a query or an item title".into(),
+            ));
+        }
+        let hits = self
+            .0
+            .store
+            .search_pairs(&project, text, 20)
+            .await
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(hits
+            .into_iter()
+            .map(
+                |(pair_id, query, item_title)| relabel_frontend::types::PairHit {
+                    pair_id,
+                    query,
+                    item_title,
+                },
+            )
+            .collect())
+    }
+
     async fn revoke_role(
         &self,
         request: &Parts,

@@ -26,3 +26,13 @@ pub async fn publish_draft(slug: String, note: String) -> Result<i64, AppFnError
     let (backend, parts) = crate::error::server_context()?;
     Ok(backend.publish_guideline_draft(&parts, slug, note).await?)
 }
+
+/// Pairs whose query or item title contains `text` (at most 20), to pick an example from.
+#[server(prefix = "/rpc", endpoint = "guideline/search-pairs")]
+pub async fn search_pairs(
+    slug: String,
+    text: String,
+) -> Result<Vec<crate::types::PairHit>, AppFnError> {
+    let (backend, parts) = crate::error::server_context()?;
+    Ok(backend.search_pairs(&parts, slug, text).await?)
+}
