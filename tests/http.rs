@@ -596,6 +596,14 @@ async fn a_project_admin_changes_settings_and_can_reveal_the_models() {
         );
         let (_, _, html) = call(&st, get_as("/p/shop/settings", &cookie)).await;
         assert!(html.contains(r#"id="settings-gold-window""#), "{html}");
+        // The strategies offered are the scorer's own, the default first.
+        let hybrid = html
+            .find(r#"<option value="hybrid""#)
+            .expect("hybrid offered");
+        let random = html
+            .find(r#"<option value="random""#)
+            .expect("random offered");
+        assert!(hybrid < random && html.contains("Model least confidence"));
 
         // The page lists the scorer's training runs.
         let run = relabel::storage::ScorerRun {

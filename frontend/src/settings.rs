@@ -19,19 +19,6 @@ const TASKS: [(&str, &str); 3] = [
     ("judge+rank", "Both: label first, then rank"),
 ];
 
-/// The acquisition strategies, as stored and shown.
-const STRATEGIES: [(&str, &str); 6] = [
-    (
-        "hybrid",
-        "Hybrid: model margin and CoT disagreement, spread out (default)",
-    ),
-    ("margin", "Model margin between its two likeliest levels"),
-    ("entropy", "Model entropy"),
-    ("least-confidence", "Model least confidence"),
-    ("committee", "CoT candidates' disagreement"),
-    ("random", "Random (no active learning)"),
-];
-
 /// The settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -79,11 +66,12 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 /// A select's options, `(stored value, shown text)`, with `current` selected.
-fn options(list: &'static [(&'static str, &'static str)], current: &str) -> impl IntoView + use<> {
+fn options<S: AsRef<str>>(list: &[(S, S)], current: &str) -> impl IntoView + use<S> {
     list.iter()
         .map(|(value, text)| {
-            let selected = current == *value;
-            view! { <option value=*value selected=selected>{*text}</option> }
+            let (value, text) = (value.as_ref().to_owned(), text.as_ref().to_owned());
+            let selected = current == value;
+            view! { <option value=value selected=selected>{text}</option> }
         })
         .collect_view()
 }
@@ -125,7 +113,7 @@ fn SettingsForm(
                 <label>
                     "Which pairs annotators see first"
                     <select name="scorer_strategy" id="settings-strategy">
-                        {options(&STRATEGIES, current.scorer_strategy.as_deref().unwrap_or("hybrid"))}
+                        {options(&current.strategy_choices, current.scorer_strategy.as_deref().unwrap_or("hybrid"))}
                     </select>
                 </label>
                 <label>

@@ -289,6 +289,10 @@ pub struct SettingsView {
     /// A pair whose own Krippendorff alpha is below this goes to review.
     #[serde(default)]
     pub review_alpha: Option<f64>,
+    /// The acquisition strategies the server knows: `(name, what it puts first)` (read
+    /// only; the list lives with the strategies themselves).
+    #[serde(default)]
+    pub strategy_choices: Vec<(String, String)>,
     /// The scorer's newest training runs, newest first (read only).
     #[serde(default)]
     pub scorer_runs: Vec<ScorerRunView>,

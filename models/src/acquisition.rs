@@ -195,6 +195,20 @@ impl StrategyKind {
     pub fn parse(name: &str) -> Option<StrategyKind> {
         StrategyKind::ALL.into_iter().find(|k| k.name() == name)
     }
+
+    /// What the strategy puts first, in a line for people choosing one.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StrategyKind::Hybrid => {
+                "Hybrid: model margin and CoT disagreement, spread out (default)"
+            }
+            StrategyKind::Margin => "Model margin between its two likeliest levels",
+            StrategyKind::Entropy => "Model entropy",
+            StrategyKind::LeastConfidence => "Model least confidence",
+            StrategyKind::Committee => "CoT candidates' disagreement",
+            StrategyKind::Random => "Random (no active learning)",
+        }
+    }
 }
 
 /// A strategy with its weights (used by `Hybrid`) and quotas.
@@ -236,6 +250,19 @@ impl Strategy {
             kind,
             ..Strategy::default()
         }
+    }
+
+    /// The strategy called `name`, with the default weights; an error that names the
+    /// known strategies otherwise.
+    ///
+    /// # Errors
+    ///
+    /// A message for a name no strategy has.
+    pub fn named(name: &str) -> Result<Strategy, String> {
+        StrategyKind::parse(name).map(Strategy::of).ok_or_else(|| {
+            let known: Vec<&str> = StrategyKind::ALL.iter().map(|k| k.name()).collect();
+            format!("{name:?} is not one of {}", known.join(", "))
+        })
     }
 }
 
@@ -523,5 +550,19 @@ mod tests {
             StrategyKind::parse("least-confidence"),
             Some(StrategyKind::LeastConfidence)
         );
+    }
+
+    #[test]
+    fn every_strategy_is_found_by_its_name_and_an_unknown_name_lists_them() {
+        for kind in StrategyKind::ALL {
+            assert_eq!(Strategy::named(kind.name()), Ok(Strategy::of(kind)));
+            assert!(!kind.describe().is_empty());
+        }
+        let err = Strategy::named("clairvoyant").unwrap_err();
+        assert!(
+            err.starts_with("\"clairvoyant\" is not one of random, entropy"),
+            "{err}"
+        );
+        assert!(err.ends_with("hybrid"), "{err}");
     }
 }

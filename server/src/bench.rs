@@ -97,21 +97,14 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         .strategies
         .iter()
         .map(|name| {
-            StrategyKind::parse(name)
-                .map(|kind| Strategy {
-                    kind,
+            Strategy::named(name)
+                .map(|named| Strategy {
                     uncertainty_weight: 1.0 - args.committee_weight.clamp(0.0, 1.0),
                     committee_weight: args.committee_weight.clamp(0.0, 1.0),
                     diversity_pool: args.diversity_pool.max(1),
-                    ..Strategy::default()
+                    ..named
                 })
-                .with_context(|| {
-                    let known: Vec<&str> = StrategyKind::ALL.iter().map(|k| k.name()).collect();
-                    format!(
-                        "--strategies: unknown strategy {name:?}; choose from {}",
-                        known.join(", ")
-                    )
-                })
+                .map_err(|e| anyhow::anyhow!("--strategies: {e}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if !strategies.iter().any(|s| s.kind == StrategyKind::Random) {

@@ -539,9 +539,8 @@ async fn scorer(store: &SharedStore, command: ScorerCommand) -> anyhow::Result<(
             let project = project_or_fail(store, &args.common.project).await?;
             let strategy = match &args.strategy {
                 None => crate::scorer::project_strategy(&project),
-                Some(name) => relabel_models::acquisition::StrategyKind::parse(name)
-                    .map(relabel_models::acquisition::Strategy::of)
-                    .with_context(|| format!("--strategy: unknown strategy {name:?}"))?,
+                Some(name) => relabel_models::acquisition::Strategy::named(name)
+                    .map_err(|e| anyhow::anyhow!("--strategy: {e}"))?,
             };
             let encoder = load_encoder(args.common.model_dir).await?;
             let report =
@@ -607,11 +606,12 @@ impl Drop for AbortOnDrop {
 }
 
 async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
-    // Without weights the server runs as before and says how to turn the scorer on; with
-    // them, a background task retrains the projects that ask for it.
-    let retrain = match relabel_models::encoder::missing_weights(
-        &relabel_models::encoder::default_dir(),
-    ) {
+    // Without weights the server runs as before and says how to turn the scorer on (the
+    // state decides that once, and the settings page says it too); with them, a
+    // background task retrains the projects that ask for it.
+    let mut state = AppState::new(store.clone(), &args.site_root);
+    state.secure_cookies = args.secure_cookies;
+    let retrain = match &state.scorer_off {
         Some(why) => {
             tracing::warn!("{why}");
             None
@@ -633,8 +633,6 @@ async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
         }
     };
     let _stop_retrain = retrain.map(|task| task.abort_handle()).map(AbortOnDrop);
-    let mut state = AppState::new(store.clone(), &args.site_root);
-    state.secure_cookies = args.secure_cookies;
     web::serve(state, args.addr).await
 }
 

@@ -321,14 +321,8 @@ impl ProjectSettings {
                 self.review_alpha
             ));
         }
-        if relabel_models::acquisition::StrategyKind::parse(&self.scorer_strategy).is_none() {
-            return Err(format!(
-                "scorer_strategy: {:?} is not one of {}",
-                self.scorer_strategy,
-                relabel_models::acquisition::StrategyKind::ALL
-                    .map(|k| k.name())
-                    .join(", ")
-            ));
+        if let Err(e) = relabel_models::acquisition::Strategy::named(&self.scorer_strategy) {
+            return Err(format!("scorer_strategy: {e}"));
         }
         Ok(())
     }

@@ -382,10 +382,8 @@ pub async fn score(
 
 /// The strategy a project chose in its settings (hybrid when the stored name is unknown).
 pub fn project_strategy(project: &Project) -> Strategy {
-    Strategy::of(
-        acquisition::StrategyKind::parse(&project.scorer_strategy)
-            .unwrap_or(acquisition::StrategyKind::Hybrid),
-    )
+    Strategy::named(&project.scorer_strategy)
+        .unwrap_or_else(|_| Strategy::of(acquisition::StrategyKind::Hybrid))
 }
 
 /// What a background retrain did.

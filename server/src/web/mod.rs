@@ -61,6 +61,9 @@ pub struct AppState {
     pub login_limits: Arc<auth::LoginLimits>,
     /// Mark the session cookie `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Why the relevance scorer is off on this server (its weights are missing), decided
+    /// once at start-up; `None` when it is on.
+    pub scorer_off: Option<String>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -82,6 +85,9 @@ impl AppState {
             leptos,
             login_limits: Arc::new(auth::LoginLimits::default()),
             secure_cookies: false,
+            scorer_off: relabel_models::encoder::missing_weights(
+                &relabel_models::encoder::default_dir(),
+            ),
         }
     }
 
@@ -140,6 +146,7 @@ impl StoreBackend {
         project: &crate::domain::Project,
     ) -> Result<SettingsView, BackendError> {
         let mut view = settings_view(&ProjectSettings::of(project));
+        view.scorer_off = self.0.scorer_off.clone();
         view.scorer_runs = self
             .0
             .store
@@ -821,10 +828,14 @@ fn settings_view(settings: &ProjectSettings) -> SettingsView {
         gold_min_percent: Some((settings.gold_min_accuracy * 1000.0).round() / 10.0),
         pause_flagged: Some(settings.pause_flagged),
         review_alpha: Some(settings.review_alpha),
+        // The default first.
+        strategy_choices: relabel_models::acquisition::StrategyKind::ALL
+            .iter()
+            .rev()
+            .map(|k| (k.name().to_owned(), k.describe().to_owned()))
+            .collect(),
         scorer_runs: Vec::new(),
-        scorer_off: relabel_models::encoder::missing_weights(
-            &relabel_models::encoder::default_dir(),
-        ),
+        scorer_off: None,
     }
 }
 

@@ -42,6 +42,7 @@ pub async fn update_settings(
         gold_window,
         gold_min_percent,
         review_alpha,
+        strategy_choices: Vec::new(),
         scorer_runs: Vec::new(),
         scorer_off: None,
     };
