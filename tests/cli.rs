@@ -1248,3 +1248,67 @@ async fn a_guideline_round_trips_through_a_file_and_a_bad_file_changes_nothing()
     })
     .await;
 }
+
+#[test]
+fn json_logs_carry_the_request_id() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("relabel.db").display());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_relabel"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .env("RELABEL_MODEL_DIR", dir.path().join("no-model-here"))
+        .env("RELABEL_LOG", "info")
+        .env("RELABEL_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (lines, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str| {
+        heard
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no log line while waiting for {what}"))
+    };
+    let addr = loop {
+        let line = next("the address");
+        let entry: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let message = entry["fields"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(rest) = message.split("serving on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(
+            b"GET /healthz HTTP/1.1\r\nHost: relabel\r\nx-request-id: trace-me-42\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let entry = loop {
+        let line = next("the request's log line");
+        let entry: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if entry["span"]["request_id"] == "trace-me-42" {
+            break entry;
+        }
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(entry["span"]["path"], "/healthz", "{entry}");
+    assert!(entry["level"].is_string(), "{entry}");
+}

@@ -805,3 +805,43 @@ async fn each_version_page_shows_its_word_level_diff_and_what_it_touches() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn health_and_readiness_answer_and_every_response_carries_a_request_id() {
+    each_backend(|db: TestDb| async move {
+        let st = state(&db);
+        let (status, _, body) = call(&st, get("/healthz")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+        let (status, _, body) = call(&st, get("/readyz")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#""status":"ready""#), "{body}");
+        // A request id is made for each request, or kept when a proxy sent one.
+        let response = app(st.clone()).oneshot(get("/healthz")).await.unwrap();
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        let sent = Request::get("/healthz")
+            .header("x-request-id", "from-the-proxy-1")
+            .body(Body::empty())
+            .unwrap();
+        let response = app(st.clone()).oneshot(sent).await.unwrap();
+        assert_eq!(response.headers()["x-request-id"], "from-the-proxy-1");
+        // Without its database the server is alive but not ready.
+        db.store.close().await;
+        let (status, _, body) = call(&st, get("/readyz")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            body.contains("not ready") && body.contains("does not answer"),
+            "{body}"
+        );
+        let (status, _, _) = call(&st, get("/healthz")).await;
+        assert_eq!(status, StatusCode::OK);
+        db
+    })
+    .await;
+}

@@ -424,11 +424,15 @@ fn error_chain(e: &anyhow::Error) -> String {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELABEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("relabel=info,warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    // One JSON object a line for log collectors, with the request's span (its id).
+    if std::env::var("RELABEL_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }
 
 /// Runs one parsed command.

@@ -441,6 +441,9 @@ pub trait Store: Send + Sync {
         text: &str,
         limit: i64,
     ) -> Result<Vec<(i64, String, String)>, StoreError>;
+    /// Whether the database answers and every migration this binary carries is applied;
+    /// why not otherwise.
+    async fn readiness(&self) -> Result<(), String>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
 }

@@ -10,6 +10,9 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// The schema migrations, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
 impl PgStore {
     /// Connects to and migrates the PostgreSQL database at `url`.
     pub async fn connect(url: &str) -> Result<Self, crate::storage::StoreError> {
@@ -18,7 +21,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
 

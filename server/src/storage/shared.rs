@@ -2031,6 +2031,25 @@ macro_rules! impl_store {
                 .await?)
             }
 
+            async fn readiness(&self) -> Result<(), String> {
+                let applied: Vec<i64> = sqlx::query_scalar(
+                    "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| format!("the database does not answer: {e}"))?;
+                let missing: Vec<String> = MIGRATOR
+                    .iter()
+                    .filter(|m| !applied.contains(&m.version))
+                    .map(|m| format!("{} {}", m.version, m.description))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("migrations not applied: {}", missing.join(", ")))
+                }
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

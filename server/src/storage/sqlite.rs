@@ -14,6 +14,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// The schema migrations, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the SQLite database at `url`.
     pub async fn connect(url: &str) -> Result<Self, crate::storage::StoreError> {
@@ -27,7 +30,7 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
 

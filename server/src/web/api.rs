@@ -18,6 +18,26 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "backend": state.store.backend() }))
 }
 
+/// `GET /healthz`: the process is alive (nothing else is checked).
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 when the database answers and its migrations are applied, else 503
+/// with the reason, so a load balancer sends no traffic to this server.
+pub async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    match state.store.readiness().await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready", "why": why })),
+        )
+            .into_response(),
+    }
+}
+
 /// The projects the caller is a member of (a site admin sees all), with their counts.
 #[utoipa::path(
     get,

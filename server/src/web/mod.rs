@@ -987,6 +987,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api", api)
         .route("/style/main.css", get(stylesheet))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
         .nest_service("/pkg", ServeDir::new(state.pkg_dir()))
         .leptos_routes_with_context(
             &state,
@@ -1001,6 +1003,31 @@ pub fn app(state: AppState) -> Router {
         })
         .layer(axum::middleware::from_fn(auth::same_origin_writes))
         .layer(sessions)
+        // Every request gets an id (`x-request-id`, kept when a proxy sent one), its
+        // span in the logs carries it, and the response returns it.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::extract::Request| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %id
+                    )
+                })
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
 }
 
