@@ -61,6 +61,14 @@ fn table() -> Vec<Case> {
             body: None,
             expect: [Ok, Ok, Ok, Ok, Ok],
         },
+        // Metrics answer loopback peers or the metrics token, never a session.
+        Case {
+            method: "GET",
+            path: "/metrics",
+            call_path: "/metrics",
+            body: None,
+            expect: [Forbidden; 5],
+        },
         Case {
             method: "GET",
             path: "/api/v1/openapi.json",

@@ -1045,51 +1045,15 @@ async fn the_background_retrain_follows_newly_completed_pairs() {
 
 #[test]
 fn the_server_starts_and_serves_without_the_scorers_weights() {
-    use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("relabel.db").display());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_relabel"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("DATABASE_URL", &url)
-        .env("RELABEL_MODEL_DIR", dir.path().join("no-model-here"))
-        .env("RELABEL_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let (lines, heard) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let addr = loop {
-        let Ok(line) = heard.recv_timeout(std::time::Duration::from_secs(60)) else {
-            let _ = server.kill();
-            panic!("the server did not start: {log:#?}");
-        };
-        if let Some(rest) = line.split("serving on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-        log.push(line);
-    };
-    let said = log.join("\n");
+    let server = support::Served::start(&url, &[]);
+    let said = server.before.join("\n");
     assert!(
         said.contains("the relevance scorer is off") && said.contains("scripts/dev setup"),
         "{said}"
     );
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    stream
-        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: relabel\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let answer = server.get("/api/v1/health", "");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
@@ -1251,64 +1215,60 @@ async fn a_guideline_round_trips_through_a_file_and_a_bad_file_changes_nothing()
 
 #[test]
 fn json_logs_carry_the_request_id() {
-    use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("relabel.db").display());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_relabel"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("DATABASE_URL", &url)
-        .env("RELABEL_MODEL_DIR", dir.path().join("no-model-here"))
-        .env("RELABEL_LOG", "info")
-        .env("RELABEL_LOG_FORMAT", "json")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let (lines, heard) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = |what: &str| {
-        heard
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("no log line while waiting for {what}"))
-    };
-    let addr = loop {
-        let line = next("the address");
-        let entry: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        let message = entry["fields"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if let Some(rest) = message.split("serving on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    stream
-        .write_all(
-            b"GET /healthz HTTP/1.1\r\nHost: relabel\r\nx-request-id: trace-me-42\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let server = support::Served::start(&url, &[("RELABEL_LOG_FORMAT", "json")]);
+    for line in &server.before {
+        let _: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+    let answer = server.get("/healthz", "x-request-id: trace-me-42\r\n");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let entry = loop {
-        let line = next("the request's log line");
+        let line = server
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the request's log line");
         let entry: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         if entry["span"]["request_id"] == "trace-me-42" {
             break entry;
         }
     };
-    server.kill().unwrap();
-    server.wait().unwrap();
     assert_eq!(entry["span"]["path"], "/healthz", "{entry}");
     assert!(entry["level"].is_string(), "{entry}");
+}
+
+#[test]
+fn the_compose_file_validates_and_runs_two_servers_behind_the_proxy() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let compose = |args: &[&str]| {
+        Command::new("docker-compose")
+            .current_dir(&root)
+            .args(["-f", "docker-compose.yml"])
+            .args(args)
+            .output()
+    };
+    let out = match compose(&["config", "-q"]) {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must validate docker-compose.yml: docker-compose: {e}"
+            );
+            eprintln!("skipped: docker-compose is not installed ({e})");
+            return;
+        }
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let services = compose(&["config", "--services"]).unwrap();
+    let mut services: Vec<String> = stdout(&services).lines().map(str::to_owned).collect();
+    services.sort();
+    assert_eq!(services, ["postgres", "proxy", "relabel-a", "relabel-b"]);
+    // Both servers are checked for readiness, and the proxy waits for them.
+    let config = stdout(&compose(&["config"]).unwrap());
+    assert_eq!(config.matches("/readyz").count(), 2, "{config}");
+    assert!(config.contains("condition: service_healthy"), "{config}");
+    let proxy = std::fs::read_to_string(root.join("deploy/nginx.conf")).unwrap();
+    assert!(proxy.contains("server relabel-a:3000") && proxy.contains("server relabel-b:3000"));
 }

@@ -845,3 +845,92 @@ async fn health_and_readiness_answer_and_every_response_carries_a_request_id() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn metrics_need_the_token_and_report_routes_judgments_and_the_queue() {
+    each_backend(|db: TestDb| async move {
+        let demo = relabel::demo_project::install(db.store.as_ref(), 7)
+            .await
+            .unwrap();
+        let password = demo
+            .accounts
+            .iter()
+            .find(|(name, _)| name == "annotator1")
+            .and_then(|(_, p)| p.clone())
+            .unwrap();
+        let mut st = state(&db);
+        st.metrics_token = Some("scrape-secret-1".into());
+        // Without the token (and without a loopback peer) nothing is answered.
+        let (status, _, body) = call(&st, get("/metrics")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let wrong = Request::get("/metrics")
+            .header(header::AUTHORIZATION, "Bearer scrape-secret-2")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(&st, wrong).await.0, StatusCode::FORBIDDEN);
+
+        let cookie = support::login_cookie(&st, "annotator1", &password).await;
+        let (status, _, next) = call(
+            &st,
+            Request::post("/api/v1/projects/demo/next")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{next}");
+        let next: serde_json::Value = serde_json::from_str(&next).unwrap();
+        let submit = relabel::load::judgment(
+            &next,
+            0,
+            &format!("metrics-{}", db.name),
+            std::time::Duration::ZERO,
+        );
+        let (status, _, body) = call(
+            &st,
+            Request::post("/api/v1/projects/demo/judgments")
+                .header(header::COOKIE, &cookie)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(submit.to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        let scrape = Request::get("/metrics")
+            .header(header::AUTHORIZATION, "Bearer scrape-secret-1")
+            .body(Body::empty())
+            .unwrap();
+        let (status, content_type, text) = call(&st, scrape).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        assert!(content_type.starts_with("application/openmetrics-text"));
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        let sample = |prefix: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        // The latency histogram is keyed by route pattern, never the raw path.
+        assert!(
+            sample(concat!(
+                r#"relabel_http_request_duration_seconds_count{method="POST","#,
+                r#"route="/api/v1/projects/{slug}/judgments",status="200"}"#
+            )) >= 1.0
+        );
+        assert!(!text.contains(r#"route="/api/v1/projects/demo"#), "{text}");
+        // Counters are per process and the tests share one: at least this judgment.
+        assert!(sample(r#"relabel_judgments_total{project="demo"}"#) >= 1.0);
+        // The queue's gauges come from the database: every pair is open or complete.
+        let pairs: f64 = text
+            .lines()
+            .filter(|l| l.starts_with(r#"relabel_queue_pairs{project="demo""#))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(pairs as usize, demo.generated_pairs, "{text}");
+        assert_eq!(sample(r#"relabel_scorer_runs{project="demo"}"#), 0.0);
+        db
+    })
+    .await;
+}

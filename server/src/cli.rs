@@ -165,6 +165,11 @@ pub enum BenchCommand {
     /// learning-curve.svg and summary.txt to --out. Needs the scorer's weights
     /// (`scripts/dev setup`).
     ActiveLearning(crate::bench::ActiveLearningArgs),
+    /// Load one or several servers with simulated annotators (next pair, think, submit,
+    /// at a set pace) over the JSON API; report throughput and p50/p95/p99 latency, then
+    /// check in the database that every acknowledged judgment is stored once and no pair
+    /// is over k. Exits non-zero when a check fails.
+    Load(crate::load::LoadArgs),
 }
 
 /// `relabel export`.
@@ -287,6 +292,10 @@ pub struct ServeArgs {
     /// (a project turns it on with "retrain every N completed pairs" in its settings).
     #[arg(long, env = "RELABEL_RETRAIN_CHECK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub retrain_check_seconds: u64,
+    /// The bearer token Prometheus must send to read `/metrics`. Without it, `/metrics`
+    /// answers clients on this machine (loopback) only.
+    #[arg(long, env = "RELABEL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// What to import.
@@ -489,6 +498,7 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::ActiveLearning(args)) => {
             crate::bench::active_learning(args).await
         }
+        Command::Bench(BenchCommand::Load(args)) => crate::load::command(store, args).await,
         Command::Demo(DemoArgs {
             write_pairs: Some(path),
             seed,
@@ -615,6 +625,7 @@ async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
     // background task retrains the projects that ask for it.
     let mut state = AppState::new(store.clone(), &args.site_root);
     state.secure_cookies = args.secure_cookies;
+    state.metrics_token = args.metrics_token.clone().filter(|t| !t.is_empty());
     let retrain = match &state.scorer_off {
         Some(why) => {
             tracing::warn!("{why}");

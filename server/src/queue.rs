@@ -262,9 +262,13 @@ pub async fn submit(
         ranking::validate(ranking, &context)
             .map_err(|e| QueueError::Unprocessable(e.to_string()))?;
     }
-    store
+    let stored = store
         .submit_judgment(project, user_id, input, revise, now_ms())
-        .await
+        .await?;
+    if !stored.replayed {
+        crate::metrics::METRICS.judgment_stored(&project.slug);
+    }
+    Ok(stored)
 }
 
 /// What the pair's task asks for: a label when it judges, a ranking when it ranks.

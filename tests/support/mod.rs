@@ -158,3 +158,91 @@ pub async fn login_cookie(state: &relabel::web::AppState, name: &str, password: 
         .expect("cookie pair")
         .to_owned()
 }
+
+/// A `relabel serve` process on a free loopback port, killed when dropped.
+pub struct Served {
+    /// The process.
+    pub child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// Its log lines from before it said where it serves.
+    pub before: Vec<String>,
+    /// Its log lines from then on.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Served {
+    /// Starts the binary on `database_url` (without the scorer's weights) with `envs`,
+    /// and waits until it says where it serves.
+    pub fn start(database_url: &str, envs: &[(&str, &str)]) -> Served {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_relabel"));
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("DATABASE_URL", database_url)
+            .env("RELABEL_MODEL_DIR", "/nonexistent/relabel-test-no-model")
+            .env("RELABEL_LOG", "info")
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start relabel serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut before = Vec::new();
+        let addr = loop {
+            let Ok(line) = lines.recv_timeout(std::time::Duration::from_secs(60)) else {
+                let _ = child.kill();
+                panic!("the server did not start: {before:#?}");
+            };
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .expect("an address")
+                    .to_owned();
+            }
+            before.push(line);
+        };
+        Served {
+            child,
+            addr,
+            before,
+            lines,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A plain HTTP/1.1 GET from this machine: the whole answer, head and body.
+    pub fn get(&self, path: &str, headers: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: relabel\r\n{headers}Connection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -444,8 +444,46 @@ pub trait Store: Send + Sync {
     /// Whether the database answers and every migration this binary carries is applied;
     /// why not otherwise.
     async fn readiness(&self) -> Result<(), String>;
+    /// What `/metrics` reports from the database, for every project at once: queue
+    /// depth per band and scorer runs.
+    async fn gauges(&self) -> Result<Gauges, StoreError>;
+    /// Replaces a user's password hash.
+    async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
+    /// Counts one login attempt under `key` in the one-minute window starting at
+    /// `window_start` (epoch ms); the attempts in that window and in the one before.
+    /// Windows older than the one before are deleted as new ones begin.
+    async fn count_login_attempt(
+        &self,
+        key: &str,
+        window_start: i64,
+    ) -> Result<(i64, i64), StoreError>;
+    /// The queue's invariants in `project`, as the load harness and the fault tests
+    /// check them after a run (reviewers' re-review judgments, outside k, left out).
+    async fn queue_invariants(&self, project: &Project) -> Result<QueueInvariants, StoreError>;
+    /// `(idempotency key, judgment id)` for each stored judgment under these keys.
+    async fn judgments_by_key(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
     /// Closes the connection pool, waiting for connections to finish.
     async fn close(&self);
+}
+
+/// What must hold of a project's judgments whatever the load or the faults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueInvariants {
+    /// Pairs judged by more annotators than the project's k.
+    pub over_k: i64,
+    /// Pairs whose stored judgment count differs from their judging annotators.
+    pub count_drift: i64,
+    /// (pair, annotator, revision) stored more than once.
+    pub duplicates: i64,
+}
+
+/// The database's side of `/metrics` (see [`Store::gauges`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gauges {
+    /// Per project slug and band: pairs complete (k judgments or decided) and all pairs.
+    pub queue: Vec<(String, String, i64, i64)>,
+    /// Per project slug: scorer runs recorded, and when the newest finished (epoch ms).
+    pub scorer_runs: Vec<(String, i64, Option<i64>)>,
 }
 
 /// Which guideline version.

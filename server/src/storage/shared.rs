@@ -2050,6 +2050,113 @@ macro_rules! impl_store {
                 }
             }
 
+            async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn count_login_attempt(&self, key: &str, window_start: i64) -> Result<(i64, i64), StoreError> {
+                let current: i64 = sqlx::query_scalar(
+                    "INSERT INTO login_attempts (key, window_start, attempts) VALUES ($1, $2, 1) \
+                     ON CONFLICT (key, window_start) \
+                     DO UPDATE SET attempts = login_attempts.attempts + 1 RETURNING attempts",
+                )
+                .bind(key)
+                .bind(window_start)
+                .fetch_one(&self.pool)
+                .await?;
+                if current == 1 {
+                    sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
+                        .bind(window_start - 60_000)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                let previous: Option<i64> = sqlx::query_scalar(
+                    "SELECT attempts FROM login_attempts WHERE key = $1 AND window_start = $2",
+                )
+                .bind(key)
+                .bind(window_start - 60_000)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok((current, previous.unwrap_or(0)))
+            }
+
+            async fn queue_invariants(
+                &self,
+                project: &Project,
+            ) -> Result<$crate::storage::QueueInvariants, StoreError> {
+                // One pass over the project's judgments, grouped by pair.
+                let (over_k, count_drift): (i64, i64) = sqlx::query_as(
+                    "SELECT CAST(COALESCE(SUM(CASE WHEN annotators > $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                       CAST(COALESCE(SUM(CASE WHEN annotators <> counted THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                     FROM (SELECT COUNT(DISTINCT j.user_id) AS annotators, MAX(p.judgment_count) AS counted \
+                       FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                       WHERE p.project_id = $1 AND j.idempotency_key NOT LIKE 'rereview:%' \
+                       GROUP BY j.pair_id) t",
+                )
+                .bind(project.id)
+                .bind(project.overlap_k)
+                .fetch_one(&self.pool)
+                .await?;
+                let duplicates: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                       WHERE p.project_id = $1 GROUP BY j.pair_id, j.user_id, j.revision \
+                       HAVING COUNT(*) > 1) t",
+                )
+                .bind(project.id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok($crate::storage::QueueInvariants { over_k, count_drift, duplicates })
+            }
+
+            async fn judgments_by_key(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+                let mut found = Vec::with_capacity(keys.len());
+                for chunk in keys.chunks(rows_per_statement(1).min(5_000)) {
+                    let mut query = QueryBuilder::new(
+                        "SELECT idempotency_key, id FROM judgments WHERE idempotency_key IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for key in chunk {
+                        list.push_bind(key.as_str());
+                    }
+                    query.push(")");
+                    let rows: Vec<(String, i64)> =
+                        query.build_query_as().fetch_all(&self.pool).await?;
+                    found.extend(rows);
+                }
+                Ok(found)
+            }
+
+            async fn gauges(&self) -> Result<$crate::storage::Gauges, StoreError> {
+                let queue = sqlx::query_as(
+                    "SELECT pr.slug, q.band, \
+                       SUM(CASE WHEN p.judgment_count >= pr.overlap_k \
+                             OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id) \
+                           THEN 1 ELSE 0 END), \
+                       COUNT(*) \
+                     FROM pairs p JOIN queries q ON q.id = p.query_id \
+                     JOIN projects pr ON pr.id = p.project_id \
+                     GROUP BY pr.slug, q.band ORDER BY pr.slug, q.band",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let scorer_runs = sqlx::query_as(
+                    "SELECT pr.slug, COUNT(r.id), MAX(r.created_at) \
+                     FROM projects pr LEFT JOIN scorer_runs r ON r.project_id = pr.id \
+                     GROUP BY pr.slug ORDER BY pr.slug",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok($crate::storage::Gauges { queue, scorer_runs })
+            }
+
             async fn close(&self) {
                 self.pool.close().await;
             }

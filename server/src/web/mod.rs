@@ -58,12 +58,16 @@ pub struct AppState {
     /// Leptos' settings (where the wasm bundle is, its file names).
     pub leptos: LeptosOptions,
     /// Login attempts per account and per address.
-    pub login_limits: Arc<auth::LoginLimits>,
+    pub login_limits: auth::LoginLimits,
     /// Mark the session cookie `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
     /// Why the relevance scorer is off on this server (its weights are missing), decided
     /// once at start-up; `None` when it is on.
     pub scorer_off: Option<String>,
+    /// The bearer token `/metrics` asks for; without one it answers loopback only.
+    pub metrics_token: Option<String>,
+    /// When `/metrics` last read its gauges from this state's database.
+    pub metrics_refreshed: crate::metrics::Refreshed,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -83,11 +87,13 @@ impl AppState {
         Self {
             store,
             leptos,
-            login_limits: Arc::new(auth::LoginLimits::default()),
+            login_limits: auth::LoginLimits::default(),
             secure_cookies: false,
             scorer_off: relabel_models::encoder::missing_weights(
                 &relabel_models::encoder::default_dir(),
             ),
+            metrics_token: None,
+            metrics_refreshed: Default::default(),
         }
     }
 
@@ -989,6 +995,7 @@ pub fn app(state: AppState) -> Router {
         .route("/style/main.css", get(stylesheet))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
         .nest_service("/pkg", ServeDir::new(state.pkg_dir()))
         .leptos_routes_with_context(
             &state,
@@ -1002,6 +1009,7 @@ pub fn app(state: AppState) -> Router {
             page_not_found(request).await.into_response()
         })
         .layer(axum::middleware::from_fn(auth::same_origin_writes))
+        .layer(axum::middleware::from_fn(api::track_latency))
         .layer(sessions)
         // Every request gets an id (`x-request-id`, kept when a proxy sent one), its
         // span in the logs carries it, and the response returns it.
