@@ -498,3 +498,67 @@ async fn thirty_two_annotators_fill_every_pair_to_k_and_never_past_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_full_pair_leaves_the_claim_and_raising_k_brings_it_back() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let project = project_with_pairs(store, 1, 1, 0).await;
+        let (a, b) = (user(store, "a").await, user(store, "b").await);
+        let t0 = now_ms();
+        let claim = store
+            .next_pair(&project, a, false, MINUTE, t0)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .submit_judgment(
+                &project,
+                a,
+                &judgment(claim.pair_id, Some(claim.lease_id), "L2", "full-1"),
+                false,
+                t0 + 1,
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .next_pair(&project, b, false, MINUTE, t0 + 2)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: k = 1 and the only pair is judged",
+            db.name
+        );
+        let mut settings = relabel::domain::ProjectSettings::of(&project);
+        settings.overlap_k = 2;
+        let project = store
+            .update_project_settings(&project, &settings, None)
+            .await
+            .unwrap();
+        let again = store
+            .next_pair(&project, b, false, MINUTE, t0 + 3)
+            .await
+            .unwrap()
+            .expect("k = 2 opens the pair again");
+        assert_eq!(again.pair_id, claim.pair_id, "{}", db.name);
+        // Lowering k back fills it again, for someone who has not judged it.
+        let c = user(store, "c").await;
+        settings.overlap_k = 1;
+        let project = store
+            .update_project_settings(&project, &settings, None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .next_pair(&project, c, false, MINUTE, t0 + 4)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            db.name
+        );
+        db
+    })
+    .await;
+}

@@ -171,7 +171,9 @@ pub async fn import_file(
     let sink = store
         .begin_import(project, &path.display().to_string())
         .await?;
-    read_into(sink, project, path, options).await
+    let report = read_into(sink, project, path, options).await?;
+    refresh_statistics(store, &report.counts).await?;
+    Ok(report)
 }
 
 /// Reads and validates `path` for a project with `project`'s scale, as an import does,
@@ -747,7 +749,20 @@ pub async fn import_records(
             )));
         }
     }
-    sink.commit().await
+    let counts = sink.commit().await?;
+    refresh_statistics(store, &counts).await?;
+    Ok(counts)
+}
+
+/// After an import that added pairs, the planner's statistics are refreshed: without
+/// them SQLite (which never gathers them itself) walks all of a project's pairs to find
+/// a few thousand judgments, and PostgreSQL plans the first queries after a bulk load
+/// blind (BENCHMARKS.md, issue 9).
+async fn refresh_statistics(store: &dyn Store, counts: &ImportCounts) -> Result<(), StoreError> {
+    if counts.pairs_added > 0 {
+        store.refresh_statistics().await?;
+    }
+    Ok(())
 }
 
 /// The error for a line whose pair the project holds already with other content.

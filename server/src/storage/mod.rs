@@ -447,6 +447,8 @@ pub trait Store: Send + Sync {
     /// What `/metrics` reports from the database, for every project at once: queue
     /// depth per band and scorer runs.
     async fn gauges(&self) -> Result<Gauges, StoreError>;
+    /// Refreshes the query planner's statistics (`ANALYZE`), after a bulk load.
+    async fn refresh_statistics(&self) -> Result<(), StoreError>;
     /// Replaces a user's password hash.
     async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
     /// Counts one login attempt under `key` in the one-minute window starting at

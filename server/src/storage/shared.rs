@@ -661,7 +661,8 @@ macro_rules! impl_store {
                             "SELECT p.id FROM pairs p WHERE p.project_id = ",
                         );
                         qb.push_bind(project.id)
-                            .push(" AND p.judgment_count < ")
+                            // Matches the partial index of open pairs (migration 0009).
+                            .push(" AND p.filled = 0 AND p.judgment_count < ")
                             .push_bind(project.overlap_k)
                             .push(" AND p.judgment_count + (SELECT COUNT(*) FROM leases l \
                                    WHERE l.pair_id = p.id AND l.expires_at > ")
@@ -814,10 +815,15 @@ macro_rules! impl_store {
                     other => QueueError::Store(other),
                 })?;
                 if !revision {
-                    sqlx::query("UPDATE pairs SET judgment_count = judgment_count + 1 WHERE id = $1")
-                        .bind(input.pair_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE pairs SET judgment_count = judgment_count + 1, \
+                           filled = CASE WHEN judgment_count + 1 >= $2 THEN 1 ELSE 0 END \
+                         WHERE id = $1",
+                    )
+                    .bind(input.pair_id)
+                    .bind(project.overlap_k)
+                    .execute(&mut *tx)
+                    .await?;
                     sqlx::query("DELETE FROM leases WHERE pair_id = $1 AND user_id = $2")
                         .bind(input.pair_id)
                         .bind(user_id)
@@ -1123,6 +1129,17 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 let updated = project_from_row(&row)?;
+                // A new k opens or fills pairs: the claim's index holds the open ones.
+                if updated.overlap_k != project.overlap_k {
+                    sqlx::query(
+                        "UPDATE pairs SET filled = CASE WHEN judgment_count >= $2 THEN 1 ELSE 0 END \
+                         WHERE project_id = $1",
+                    )
+                    .bind(project.id)
+                    .bind(updated.overlap_k)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 audit(&mut tx, actor, "project.settings", "project", project.id, &serde_json::json!({
                     "before": ProjectSettings::of(project),
                     "after": settings,
@@ -2048,6 +2065,11 @@ macro_rules! impl_store {
                 } else {
                     Err(format!("migrations not applied: {}", missing.join(", ")))
                 }
+            }
+
+            async fn refresh_statistics(&self) -> Result<(), StoreError> {
+                sqlx::query("ANALYZE").execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
