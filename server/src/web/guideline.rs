@@ -198,6 +198,7 @@ pub async fn send_rereview(
 ) -> Result<Json<Sent>, AppError> {
     let project = project_for(&state, &user, &slug, EDITORS).await?;
     let sent = rereview::send(state.store.as_ref(), &project, number, Some(user.id)).await?;
+    state.figures.forget(project.id).await;
     Ok(Json(Sent { sent }))
 }
 
@@ -349,5 +350,6 @@ pub async fn decide_rereview(
         &body.note,
     )
     .await?;
+    state.figures.forget(project.id).await;
     Ok(Json(RereviewResponse { judgment_id }))
 }

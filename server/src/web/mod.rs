@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod export;
+pub mod figures;
 pub mod guideline;
 pub mod openapi;
 pub mod review;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// When `/metrics` last read its gauges from this state's database.
     pub metrics_refreshed: crate::metrics::Refreshed,
+    /// Quality figures kept for a while (see [`figures`]).
+    pub figures: Arc<figures::Figures>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -94,6 +97,7 @@ impl AppState {
             ),
             metrics_token: None,
             metrics_refreshed: Default::default(),
+            figures: Default::default(),
         }
     }
 
@@ -424,8 +428,11 @@ impl Backend for StoreBackend {
         slug: String,
     ) -> Result<relabel_frontend::types::DashboardView, BackendError> {
         let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
-        crate::dashboard::dashboard(self.0.store.as_ref(), &project)
+        self.0
+            .figures
+            .dashboard(self.0.store.as_ref(), &project)
             .await
+            .map(|view| (*view).clone())
             .map_err(|e| backend_error(e.into()))
     }
 
@@ -640,9 +647,11 @@ impl Backend for StoreBackend {
         number: i64,
     ) -> Result<u64, BackendError> {
         let (user, project) = self.caller_in(request, &slug, EDITORS).await?;
-        crate::rereview::send(self.0.store.as_ref(), &project, number, Some(user.id))
+        let sent = crate::rereview::send(self.0.store.as_ref(), &project, number, Some(user.id))
             .await
-            .map_err(|e| backend_error(e.into()))
+            .map_err(|e| backend_error(e.into()))?;
+        self.0.figures.forget(project.id).await;
+        Ok(sent)
     }
 
     async fn decide_rereview(
@@ -663,8 +672,9 @@ impl Backend for StoreBackend {
             &note,
         )
         .await
-        .map(|_| ())
-        .map_err(|e| backend_error(e.into()))
+        .map_err(|e| backend_error(e.into()))?;
+        self.0.figures.forget(project.id).await;
+        Ok(())
     }
 
     async fn guideline_draft(

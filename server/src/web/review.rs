@@ -54,10 +54,10 @@ pub async fn report(
     let project = project_for(&state, &user, &slug, REVIEWERS).await?;
     let store = state.store.as_ref();
     let annotators = quality::gold_report(store, &project).await?;
-    let rows = store.review_rows(&project).await?;
+    let review = state.figures.review(store, &project).await?;
     Ok(Json(QualityReport {
-        alpha: quality::project_alpha(&project, &rows),
-        review_queue: quality::review_items(&project, &rows).len(),
+        alpha: review.alpha,
+        review_queue: review.items.len(),
         gold_min_accuracy: project.gold_min_accuracy,
         gold_window: project.gold_window,
         annotators,
@@ -132,10 +132,10 @@ pub async fn queue(
     project: &crate::domain::Project,
     limit: usize,
 ) -> Result<ReviewList, AppError> {
-    let items = quality::review_queue(state.store.as_ref(), project).await?;
-    let total = items.len();
+    let review = state.figures.review(state.store.as_ref(), project).await?;
+    let total = review.items.len();
     let mut pairs = Vec::new();
-    for item in items.into_iter().take(limit) {
+    for item in review.items.iter().take(limit).cloned() {
         let view = state
             .store
             .pair_view(project, item.pair_id)
@@ -223,11 +223,14 @@ pub async fn pair_for_review(
             view.model = Some(candidate.model.clone());
         }
     }
-    let reasons = quality::review_queue(store, &project)
+    let reasons = state
+        .figures
+        .review(store, &project)
         .await?
-        .into_iter()
+        .items
+        .iter()
         .find(|item| item.pair_id == pair_id)
-        .map(|item| item.reasons)
+        .map(|item| item.reasons.clone())
         .unwrap_or_default();
     let mut versions: std::collections::HashMap<i64, Vec<crate::domain::RuleRecord>> =
         std::collections::HashMap::new();
@@ -333,10 +336,12 @@ pub async fn record(
             note.chars().count()
         )));
     }
-    Ok(state
+    let id = state
         .store
         .record_decision(project, pair_id, reviewer_id, label, note.trim())
-        .await?)
+        .await?;
+    state.figures.forget(project.id).await;
+    Ok(id)
 }
 
 /// One chart of the quality dashboard as a CSV table (its row label, then its series).
@@ -362,7 +367,10 @@ pub async fn chart_csv(
     use axum::http::header;
     use axum::response::IntoResponse;
     let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    let view = crate::dashboard::dashboard(state.store.as_ref(), &project).await?;
+    let view = state
+        .figures
+        .dashboard(state.store.as_ref(), &project)
+        .await?;
     let chart = view
         .charts
         .iter()
