@@ -45,17 +45,7 @@ async fn send_inner(
     cookie: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(c) = cookie {
-        request = request.header(header::COOKIE, c);
-    }
-    let request = match body {
-        Some(b) => request
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .unwrap();
+    let request = relabel::load::json_request(method, uri, cookie, body.as_ref()).unwrap();
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let set_cookie = response

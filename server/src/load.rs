@@ -243,17 +243,7 @@ impl Servers {
         cookie: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Answer, String> {
-        let mut request = Request::builder().method(method).uri(url);
-        if let Some(c) = cookie {
-            request = request.header(header::COOKIE, c);
-        }
-        let request = match body {
-            Some(b) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => request.body(Body::empty()),
-        }
-        .map_err(|e| e.to_string())?;
+        let request = json_request(method, url, cookie, body).map_err(|e| e.to_string())?;
         let exchange = async {
             let response = self
                 .http
@@ -282,6 +272,25 @@ impl Servers {
         tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
             .map_err(|_| format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()))?
+    }
+}
+
+/// A request to the JSON API: `body` as JSON, with the session cookie when given.
+pub fn json_request(
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    body: Option<&Value>,
+) -> Result<Request<Body>, axum::http::Error> {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        request = request.header(header::COOKIE, c);
+    }
+    match body {
+        Some(b) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => request.body(Body::empty()),
     }
 }
 
