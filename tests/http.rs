@@ -934,3 +934,73 @@ async fn metrics_need_the_token_and_report_routes_judgments_and_the_queue() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn pages_run_only_their_own_nonced_scripts_and_every_response_carries_security_headers() {
+    each_backend(|db: TestDb| async move {
+        project(&db.store, "shoes").await;
+        let st = state(&db);
+        let cookie = admin_cookie(&db, &st).await;
+        let page = |cookie: String| {
+            let st = st.clone();
+            async move {
+                let response = app(st).oneshot(get_as("/", &cookie)).await.unwrap();
+                let headers = response.headers().clone();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (headers, String::from_utf8(body.to_vec()).unwrap())
+            }
+        };
+        let (headers, html) = page(cookie.clone()).await;
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no nonce in {csp}"));
+        assert!(nonce.len() >= 16, "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let script_src = csp
+            .split(';')
+            .find(|d| d.trim_start().starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{csp}");
+        // Every script the page carries names this response's nonce.
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "the page hydrates: {html}");
+        for script in &scripts {
+            let tag = script.split('>').next().unwrap();
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "a script without the nonce: <script{tag}>"
+            );
+        }
+        // A new response, a new nonce.
+        let (again, _) = page(cookie).await;
+        assert_ne!(again[header::CONTENT_SECURITY_POLICY], csp);
+        for headers in [
+            &headers,
+            app(st.clone())
+                .oneshot(get("/api/v1/health"))
+                .await
+                .unwrap()
+                .headers(),
+        ] {
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+            assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
+        }
+        let response = app(st.clone())
+            .oneshot(get("/api/v1/health"))
+            .await
+            .unwrap();
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';") && !csp.contains("nonce"),
+            "{csp}"
+        );
+        db
+    })
+    .await;
+}

@@ -39,6 +39,7 @@ use crate::domain::ProjectSettings;
 use crate::members::{self, NewPassword};
 use crate::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::Session;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -929,6 +930,36 @@ pub fn page_paths() -> Vec<String> {
     page_routes().iter().map(|r| r.path().to_owned()).collect()
 }
 
+/// The Content-Security-Policy of every response that is not a page: no script, style or
+/// frame but this server's own, no inline script at all.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// A page's policy: as [`CSP`], but the inline scripts Leptos writes (the hydration
+/// bootstrap, resolved resources) run only with this response's nonce, and style
+/// attributes (the charts' SVG) are allowed.
+fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// What each page render gets: the data backend, and its response's CSP, which names the
+/// nonce leptos_axum made for this request's inline scripts.
+fn page_context(backend: &SharedBackend) {
+    provide_context(backend.clone());
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = header::HeaderValue::from_str(&page_csp(&nonce))
+    {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
     let routes = page_routes().to_vec();
@@ -938,7 +969,7 @@ pub fn app(state: AppState) -> Router {
         let backend = backend.clone();
         let leptos = state.leptos.clone();
         leptos_axum::render_app_to_stream_with_context(
-            move || provide_context(backend.clone()),
+            move || page_context(&backend),
             move || shell(leptos.clone()),
         )
     };
@@ -1010,7 +1041,7 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(backend.clone()),
+            move || page_context(&backend),
             move || shell(leptos.clone()),
         )
         // Unknown pages get the app's own "Page not found" (status 404), so a person
@@ -1019,6 +1050,23 @@ pub fn app(state: AppState) -> Router {
             page_not_found(request).await.into_response()
         })
         .layer(axum::middleware::from_fn(auth::same_origin_writes))
+        // Security headers on every response (a page's own CSP, with its nonce, stays).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            header::HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            header::HeaderValue::from_static("same-origin"),
+        ))
         .layer(axum::middleware::from_fn(api::track_latency))
         .layer(sessions)
         // Every request gets an id (`x-request-id`, kept when a proxy sent one), its
