@@ -1124,3 +1124,94 @@ async fn a_changed_rule_sends_its_judgments_to_re_review_and_the_decision_is_a_n
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_and_logout_ends_this_one() {
+    each_backend(|db: TestDb| async move {
+        let state = setup(&db).await;
+        let whoami = |cookie: String| {
+            let state = state.clone();
+            async move {
+                send(&state, "GET", "/api/v1/session", Some(&cookie), None)
+                    .await
+                    .status
+            }
+        };
+        let change = |cookie: String, current: &'static str, new: &'static str| {
+            let state = state.clone();
+            async move {
+                send(
+                    &state,
+                    "PUT",
+                    "/api/v1/session/password",
+                    Some(&cookie),
+                    Some(json!({ "current_password": current, "new_password": new })),
+                )
+                .await
+            }
+        };
+        let here = login(&state, "ana").await;
+        let elsewhere = login(&state, "ana").await;
+        // Refused changes change nothing.
+        let short = change(here.clone(), PASSWORD, "short").await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            short.json.to_string().contains("new_password"),
+            "{}",
+            short.json
+        );
+        let wrong = change(here.clone(), "not the password", "a brand new password").await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            wrong.json.to_string().contains("current_password"),
+            "{}",
+            wrong.json
+        );
+        assert_eq!(whoami(elsewhere.clone()).await, StatusCode::OK);
+
+        let done = change(here.clone(), PASSWORD, "a brand new password").await;
+        assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", db.name);
+        let here_now = done.cookie.expect("a new session id for this session");
+        assert_ne!(here_now, here);
+        assert_eq!(
+            whoami(here_now.clone()).await,
+            StatusCode::OK,
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            whoami(elsewhere).await,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            db.name
+        );
+        assert_eq!(whoami(here).await, StatusCode::UNAUTHORIZED, "{}", db.name);
+        let with = |password: &'static str| {
+            let state = state.clone();
+            async move {
+                send(
+                    &state,
+                    "POST",
+                    "/api/v1/session",
+                    None,
+                    Some(json!({ "username": "ana", "password": password })),
+                )
+                .await
+            }
+        };
+        assert_eq!(with(PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+        let fresh = with("a brand new password").await;
+        assert_eq!(fresh.status, StatusCode::OK);
+        // The session cookie is HttpOnly, SameSite=Lax and scoped to the whole site.
+        let flags = fresh.set_cookie.unwrap();
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(flags.contains(flag), "{flags}");
+        }
+        // Logging out ends the session for good.
+        let out = send(&state, "DELETE", "/api/v1/session", Some(&here_now), None).await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert_eq!(whoami(here_now).await, StatusCode::UNAUTHORIZED);
+        db
+    })
+    .await;
+}

@@ -61,6 +61,18 @@ fn table() -> Vec<Case> {
             body: None,
             expect: [Ok, Ok, Ok, Ok, Ok],
         },
+        // Anyone logged in may change their own password; a wrong current one changes
+        // nothing.
+        Case {
+            method: "PUT",
+            path: "/api/v1/session/password",
+            call_path: "/api/v1/session/password",
+            body: json_body(json!({
+                "current_password": "not the password",
+                "new_password": "a new long password"
+            })),
+            expect: [Unauth, Refused, Refused, Refused, Refused],
+        },
         // Metrics answer loopback peers or the metrics token, never a session.
         Case {
             method: "GET",

@@ -449,7 +449,8 @@ pub trait Store: Send + Sync {
     async fn gauges(&self) -> Result<Gauges, StoreError>;
     /// Refreshes the query planner's statistics (`ANALYZE`), after a bulk load.
     async fn refresh_statistics(&self) -> Result<(), StoreError>;
-    /// Replaces a user's password hash.
+    /// Replaces a user's password hash and records when, which ends the user's sessions
+    /// logged in before.
     async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
     /// Counts one login attempt under `key` in the one-minute window starting at
     /// `window_start` (epoch ms); the attempts in that window and in the one before.
@@ -601,6 +602,9 @@ pub struct User {
     pub password_hash: String,
     /// A disabled user cannot log in.
     pub disabled: bool,
+    /// When the password last changed (epoch ms; 0: never): sessions logged in before
+    /// it are not honoured.
+    pub password_changed_at: i64,
 }
 
 /// One role a user holds.

@@ -59,7 +59,7 @@ macro_rules! impl_store {
             StoreError, User, conflict_on_unique,
         };
 
-        const USER_COLUMNS: &str = "id, name, password_hash, disabled";
+        const USER_COLUMNS: &str = "id, name, password_hash, disabled, password_changed_at";
         const PROJECT_COLUMNS: &str =
             "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models, \
              retrain_every, scorer_strategy, gold_window, gold_min_accuracy, pause_flagged, review_alpha";
@@ -2073,9 +2073,12 @@ macro_rules! impl_store {
             }
 
             async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
-                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                    .bind(password_hash)
-                    .bind(user_id)
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+                )
+                .bind(password_hash)
+                .bind(now_ms())
+                .bind(user_id)
                     .execute(&self.pool)
                     .await?;
                 if done.rows_affected() == 0 {

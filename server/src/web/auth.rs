@@ -183,7 +183,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 /// The user logged in on `session`: 401 when nobody is, or the session has outlived its
-/// absolute lifetime, or the user was disabled since.
+/// absolute lifetime, or the user was disabled or changed their password since.
 pub async fn current_user(state: &AppState, session: &Session) -> Result<CurrentUser, AppError> {
     let read = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
     let user_id: Option<i64> = session.get(SESSION_USER).await.map_err(read)?;
@@ -196,7 +196,8 @@ pub async fn current_user(state: &AppState, session: &Session) -> Result<Current
         return Err(AppError::Unauthorized);
     }
     let user = match state.store.user_by_id(user_id).await? {
-        Some(u) if !u.disabled => u,
+        // A password changed after this login ends the session.
+        Some(u) if !u.disabled && login_at >= u.password_changed_at => u,
         _ => {
             session.flush().await.map_err(read)?;
             return Err(AppError::Unauthorized);
@@ -346,6 +347,74 @@ pub async fn logout(session: Session) -> Result<StatusCode, AppError> {
         .flush()
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/session/password`'s body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password now.
+    pub current_password: String,
+    /// The new one (at least 10 characters).
+    pub new_password: String,
+}
+
+/// Changes the caller's password. Every other session of the caller ends; this one
+/// carries on under a new id. Attempts count against the login rate limits.
+#[utoipa::path(
+    put,
+    path = "/api/v1/session/password",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 401, description = "Not logged in"),
+        (status = 422, description = "The current password does not match, or the new one is too short"),
+        (status = 429, description = "Too many attempts")
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    user: CurrentUser,
+    request: Request,
+) -> Result<StatusCode, AppError> {
+    let address = client_address(request.extensions());
+    let ApiJson(body) = ApiJson::<PasswordChange>::from_request(request, &state).await?;
+    state
+        .login_limits
+        .check(state.store.as_ref(), &user.name, address)
+        .await?;
+    let stored = state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let (current, hash) = (body.current_password, stored.password_hash);
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    if !matches {
+        return Err(AppError::Unprocessable(
+            "current_password: does not match".into(),
+        ));
+    }
+    let new_hash = crate::auth::hash_password_blocking(body.new_password)
+        .await
+        .map_err(|e| match e {
+            crate::auth::PasswordError::TooShort => {
+                AppError::Unprocessable(format!("new_password: {e}"))
+            }
+            crate::auth::PasswordError::Hashing(cause) => AppError::Internal(cause),
+        })?;
+    state.store.set_password_hash(user.id, &new_hash).await?;
+    let fail = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
+    session.cycle_id().await.map_err(fail)?;
+    session
+        .insert(SESSION_LOGIN_AT, now_ms())
+        .await
+        .map_err(fail)?;
+    tracing::info!(user = %user.name, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
 

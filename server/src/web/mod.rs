@@ -980,6 +980,10 @@ pub fn app(state: AppState) -> Router {
             "/v1/session",
             get(auth::whoami).post(auth::login).delete(auth::logout),
         )
+        .route(
+            "/v1/session/password",
+            axum::routing::put(auth::change_password),
+        )
         .route("/v1/projects", get(api::list_projects))
         .route("/v1/projects/{slug}/next", post(annotate::next))
         .route("/v1/projects/{slug}/judgments", post(annotate::submit))

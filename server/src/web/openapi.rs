@@ -19,6 +19,7 @@ use super::{annotate, api, auth, export, guideline, review};
         auth::login,
         auth::logout,
         auth::whoami,
+        auth::change_password,
         annotate::next,
         annotate::submit,
         annotate::skip,
