@@ -133,3 +133,107 @@ async fn a_terminated_server_finishes_its_submits_and_exits_cleanly() {
     drop(server);
     db.finish().await;
 }
+
+/// Crash cycles per backend: 25 unless `RELABEL_CRASH_CYCLES` says otherwise.
+fn crash_cycles() -> usize {
+    std::env::var("RELABEL_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25)
+}
+
+/// A project `crash` (k = 2) of `n` judge-only pairs.
+async fn crash_project(db: &TestDb, n: usize) {
+    use relabel::domain::{ItemRecord, NewProject, PairRecord, ScalePreset, TaskKind};
+    let project = db
+        .store
+        .create_project(&NewProject {
+            slug: "crash".into(),
+            name: "crash".into(),
+            scale: ScalePreset::Lore4,
+            overlap_k: 2,
+            task: TaskKind::Judge,
+        })
+        .await
+        .unwrap();
+    let records: Vec<PairRecord> = (0..n)
+        .map(|i| PairRecord {
+            query: format!("query {}", i / 4),
+            query_frequency: Some(1 + (i / 4) as i64),
+            item: ItemRecord {
+                id: format!("item-{i}"),
+                title: format!("Item {i}"),
+                category: vec![],
+                attributes: Default::default(),
+                price: None,
+                images: vec![],
+                description: None,
+            },
+            cot: vec![],
+            gold_label: None,
+            tags: vec![],
+            task: None,
+        })
+        .collect();
+    relabel::import::import_records(db.store.as_ref(), &project, &records, "crash test")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_at_random_loses_no_acknowledged_judgment() {
+    let cycles = crash_cycles();
+    support::each_backend(|db: TestDb| async move {
+        use rand::Rng;
+        crash_project(&db, 4_000).await;
+        let mut acknowledged: Vec<(String, i64)> = Vec::new();
+        let mut killed_mid_submit = 0;
+        for cycle in 0..cycles {
+            let mut server = Served::start(&db.url, &[]);
+            // 10 submitters as fast as the server answers, killed with SIGKILL at a
+            // random moment of the run.
+            let mut args = load_args(vec![server.url()], 10, 0, 3);
+            args.project = "crash".into();
+            let store = db.store.clone();
+            let load =
+                tokio::spawn(async move { relabel::load::run(&store, &args).await.unwrap() });
+            let at = rand::rng().random_range(500..2_500);
+            tokio::time::sleep(Duration::from_millis(at)).await;
+            server.child.kill().unwrap();
+            server.child.wait().unwrap();
+            let report = support::within_limit("a crash cycle", load).await.unwrap();
+            assert!(
+                report.invariants.ok,
+                "{} cycle {cycle}, killed at {at} ms: {report}",
+                db.name
+            );
+            killed_mid_submit += usize::from(report.errors > 0);
+            acknowledged.extend(report.acknowledged_keys);
+        }
+        // Every judgment acknowledged in any cycle is still stored once, under its id,
+        // after all the restarts.
+        let all = relabel::load::check(&db.store, "crash", &acknowledged)
+            .await
+            .unwrap();
+        assert!(all.ok, "{}: {all:?}", db.name);
+        assert!(acknowledged.len() > cycles, "{}: the load ran", db.name);
+        if db.name == "sqlite" {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
+                .await
+                .unwrap();
+            let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(verdict, "ok");
+        }
+        println!(
+            "{}: {cycles} crash cycles survived (in {killed_mid_submit} the clients saw the \
+             server die mid-run), {} acknowledged judgments, 0 lost",
+            db.name,
+            acknowledged.len()
+        );
+        db
+    })
+    .await;
+}

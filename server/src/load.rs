@@ -122,6 +122,10 @@ pub struct LoadReport {
     pub queue_emptied: u32,
     /// The database checks after the run.
     pub invariants: InvariantReport,
+    /// Each acknowledged submit: idempotency key and judgment id (for checks that span
+    /// several runs; left out of the JSON report).
+    #[serde(skip)]
+    pub acknowledged_keys: Vec<(String, i64)>,
 }
 
 /// The database checks.
@@ -558,6 +562,7 @@ pub async fn run(store: &SharedStore, args: &LoadArgs) -> anyhow::Result<LoadRep
         failovers: all.failovers,
         queue_emptied: emptied,
         invariants,
+        acknowledged_keys: all.acknowledged,
     })
 }
 
