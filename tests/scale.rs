@@ -144,7 +144,7 @@ fn crash_cycles() -> usize {
 
 /// A project `crash` (k = 2) of `n` judge-only pairs.
 async fn crash_project(db: &TestDb, n: usize) {
-    use relabel::domain::{ItemRecord, NewProject, PairRecord, ScalePreset, TaskKind};
+    use relabel::domain::{NewProject, PairRecord, ScalePreset, TaskKind};
     let project = db
         .store
         .create_project(&NewProject {
@@ -158,21 +158,12 @@ async fn crash_project(db: &TestDb, n: usize) {
         .unwrap();
     let records: Vec<PairRecord> = (0..n)
         .map(|i| PairRecord {
-            query: format!("query {}", i / 4),
             query_frequency: Some(1 + (i / 4) as i64),
-            item: ItemRecord {
-                id: format!("item-{i}"),
-                title: format!("Item {i}"),
-                category: vec![],
-                attributes: Default::default(),
-                price: None,
-                images: vec![],
-                description: None,
-            },
-            cot: vec![],
-            gold_label: None,
-            tags: vec![],
-            task: None,
+            ..PairRecord::new(
+                format!("query {}", i / 4),
+                format!("item-{i}"),
+                format!("Item {i}"),
+            )
         })
         .collect();
     relabel::import::import_records(db.store.as_ref(), &project, &records, "crash test")

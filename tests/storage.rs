@@ -577,26 +577,10 @@ async fn a_reimport_that_changes_a_stored_pair_is_rejected_naming_the_line() {
 
 #[tokio::test]
 async fn pairs_are_found_by_query_or_title_with_wildcards_taken_literally() {
-    use relabel::domain::{ItemRecord, PairRecord};
+    use relabel::domain::PairRecord;
     each_backend(|db: TestDb| async move {
         let shop = project(&db.store, "shop").await;
-        let record = |query: &str, title: &str, id: &str| PairRecord {
-            query: query.into(),
-            query_frequency: None,
-            item: ItemRecord {
-                id: id.into(),
-                title: title.into(),
-                category: vec![],
-                attributes: Default::default(),
-                price: None,
-                images: vec![],
-                description: None,
-            },
-            cot: vec![],
-            gold_label: None,
-            tags: vec![],
-            task: None,
-        };
+        let record = |query: &str, title: &str, id: &str| PairRecord::new(query, id, title);
         let records = [
             record("Nike Air Max", "Running shoe", "a"),
             record("adidas samba", "100% leather sneaker", "b"),

@@ -355,6 +355,34 @@ pub struct PairRecord {
     pub task: Option<TaskKind>,
 }
 
+impl PairRecord {
+    /// A pair of `query` and the item `item_id` titled `title`, with nothing else: no
+    /// frequency, CoT candidates, gold label, tags or task of its own.
+    pub fn new(
+        query: impl Into<String>,
+        item_id: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            query: query.into(),
+            query_frequency: None,
+            item: ItemRecord {
+                id: item_id.into(),
+                title: title.into(),
+                category: vec![],
+                attributes: BTreeMap::new(),
+                price: None,
+                images: vec![],
+                description: None,
+            },
+            cot: vec![],
+            gold_label: None,
+            tags: vec![],
+            task: None,
+        }
+    }
+}
+
 /// A product as imported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemRecord {
