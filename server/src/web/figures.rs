@@ -1,5 +1,5 @@
-//! Quality figures, kept for a while. The dashboard, the quality report and the review
-//! queue each read all of a project's judgments; at a million pairs that takes seconds
+//! Quality figures, kept for a while. The dashboard, the review queue and the gold table
+//! each read all of a project's judgments (or gold answers); at a million pairs that takes seconds
 //! (BENCHMARKS.md, issue 9). A server computes each at most once per [`TTL`] per project
 //! and settings, however many people ask meanwhile (moka's `try_get_with` runs one
 //! computation and the others wait for it). A decision or a re-review sent on this
@@ -13,7 +13,7 @@ use moka::future::Cache;
 use relabel_frontend::types::DashboardView;
 
 use crate::domain::{Project, ProjectSettings};
-use crate::quality::{self, ReviewItem};
+use crate::quality::{self, AnnotatorGold, ReviewItem};
 use crate::storage::{Store, StoreError};
 
 /// How long figures are reused.
@@ -41,6 +41,7 @@ fn key(project: &Project) -> Key {
 pub struct Figures {
     dashboards: Cache<Key, Arc<DashboardView>>,
     reviews: Cache<Key, Arc<ReviewFigures>>,
+    gold: Cache<Key, Arc<Vec<AnnotatorGold>>>,
 }
 
 impl Default for Figures {
@@ -48,6 +49,7 @@ impl Default for Figures {
         Self {
             dashboards: cache(),
             reviews: cache(),
+            gold: cache(),
         }
     }
 }
@@ -98,10 +100,25 @@ impl Figures {
             .map_err(shared)
     }
 
+    /// Each annotator's gold accuracy in the project.
+    pub async fn gold(
+        &self,
+        store: &dyn Store,
+        project: &Project,
+    ) -> Result<Arc<Vec<AnnotatorGold>>, StoreError> {
+        self.gold
+            .try_get_with(key(project), async {
+                quality::gold_report(store, project).await.map(Arc::new)
+            })
+            .await
+            .map_err(shared)
+    }
+
     /// Drops the project's figures: a decision or re-review changed them.
     pub async fn forget(&self, project_id: i64) {
         drop_project(&self.dashboards, project_id).await;
         drop_project(&self.reviews, project_id).await;
+        drop_project(&self.gold, project_id).await;
     }
 }
 

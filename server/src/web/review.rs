@@ -11,7 +11,7 @@ use relabel_frontend::types::PairView;
 use super::AppState;
 use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
-use crate::quality::{self, AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
+use crate::quality::{AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
 
 use super::REVIEWERS;
 
@@ -53,7 +53,7 @@ pub async fn report(
 ) -> Result<Json<QualityReport>, AppError> {
     let project = project_for(&state, &user, &slug, REVIEWERS).await?;
     let store = state.store.as_ref();
-    let annotators = quality::gold_report(store, &project).await?;
+    let annotators = state.figures.gold(store, &project).await?.to_vec();
     let review = state.figures.review(store, &project).await?;
     Ok(Json(QualityReport {
         alpha: review.alpha,
