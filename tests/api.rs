@@ -1207,10 +1207,129 @@ async fn a_password_change_ends_every_other_session_and_logout_ends_this_one() {
         for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
             assert!(flags.contains(flag), "{flags}");
         }
+        // Plain HTTP by default (a local install); `--secure-cookies` adds Secure, so
+        // behind TLS the cookie never travels unencrypted.
+        assert!(!flags.contains("Secure"), "{flags}");
+        let tls = AppState {
+            secure_cookies: true,
+            ..state.clone()
+        };
+        let secure = send(
+            &tls,
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(json!({ "username": "ana", "password": "a brand new password" })),
+        )
+        .await;
+        assert_eq!(secure.status, StatusCode::OK, "{}", secure.json);
+        let flags = secure.set_cookie.unwrap();
+        assert!(flags.contains("Secure"), "{flags}");
         // Logging out ends the session for good.
         let out = send(&state, "DELETE", "/api/v1/session", Some(&here_now), None).await;
         assert_eq!(out.status, StatusCode::NO_CONTENT);
         assert_eq!(whoami(here_now).await, StatusCode::UNAUTHORIZED);
+        db
+    })
+    .await;
+}
+
+/// POSTs `body` as a file to the import endpoint.
+async fn upload(state: &AppState, cookie: &str, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/projects/shop/imports?{query}"))
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(body))
+        .unwrap();
+    let response = support::within_limit("an upload", app(state.clone()).oneshot(request))
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn every_bad_file_uploaded_answers_422_with_its_line_and_field_and_changes_nothing() {
+    each_backend(|db: TestDb| async move {
+        let state = setup(&db).await;
+        let store = &db.store;
+        let boss = store
+            .create_user("boss", &hash_password(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        store
+            .grant_role(boss, None, Role::Admin, None)
+            .await
+            .unwrap();
+        let admin = login(&state, "boss").await;
+        let shop = store.project("shop").await.unwrap().unwrap();
+
+        // Annotators and reviewers cannot import.
+        for who in ["ana", "rev"] {
+            let cookie = login(&state, who).await;
+            let good = std::fs::read(support::fixtures().join("pairs.jsonl")).unwrap();
+            let (status, _) = upload(&state, &cookie, "format=jsonl", good).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{}: {who}", db.name);
+        }
+
+        let good = std::fs::read(support::fixtures().join("pairs.jsonl")).unwrap();
+        let (status, report) = upload(&state, &admin, "name=pairs.jsonl", good).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {report}", db.name);
+        assert!(
+            report["counts"]["pairs_added"].as_u64().unwrap() > 0,
+            "{report}"
+        );
+        assert_eq!(report["file"], "pairs.jsonl");
+
+        let before = store.stats(&shop).await.unwrap();
+        let mut wrong = Vec::new();
+        for (file, line, field) in support::BAD_FILES {
+            let bytes = std::fs::read(support::fixtures().join("bad").join(file)).unwrap();
+            let (status, answer) = upload(&state, &admin, &format!("name={file}"), bytes).await;
+            let first = &answer["error"]["lines"][0];
+            if status != StatusCode::UNPROCESSABLE_ENTITY
+                || first["line"] != json!(line)
+                || first["field"] != json!(field)
+                || first["message"].as_str().is_none_or(str::is_empty)
+            {
+                wrong.push(format!(
+                    "{file}: expected 422 at {line} {field}, got {status} {answer}"
+                ));
+            }
+            if store.stats(&shop).await.unwrap() != before {
+                wrong.push(format!("{file} changed the project"));
+                break;
+            }
+        }
+        assert!(wrong.is_empty(), "{}:\n{}", db.name, wrong.join("\n"));
+
+        // A line over 10 MiB is refused by number, and the request is not cut off.
+        let mut long = br#"{"query": "q1", "item": {"id": "I1", "title": "t"}}"#.to_vec();
+        long.extend_from_slice(b"\n{\"query\": \"q\", \"item\": {\"id\": \"X\", \"title\": \"");
+        long.resize(long.len() + relabel::import::MAX_LINE_BYTES + 1, b'a');
+        long.extend_from_slice(b"\"}}\n");
+        let (status, answer) = upload(&state, &admin, "format=jsonl", long).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", db.name);
+        assert_eq!(answer["error"]["lines"][0]["line"], 2, "{answer}");
+
+        // Without a format the name must tell it; an unknown one is named.
+        let (status, answer) = upload(&state, &admin, "name=pairs.txt", b"{}".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("format")
+        );
+        let (status, _) = upload(&state, &admin, "format=xml", b"{}".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(store.stats(&shop).await.unwrap(), before, "{}", db.name);
         db
     })
     .await;

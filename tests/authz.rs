@@ -46,7 +46,7 @@ struct Case {
     method: &'static str,
     path: &'static str,
     call_path: &'static str,
-    body: Option<(&'static str, Value)>,
+    body: Fields,
     expect: [Outcome; 5],
 }
 
@@ -138,6 +138,14 @@ fn table() -> Vec<Case> {
             call_path: "/api/v1/projects/shop/export?format=labels",
             body: None,
             expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        // Imports: admins only. An empty file is refused once access is granted.
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/imports",
+            call_path: "/api/v1/projects/shop/imports?format=jsonl",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
         },
         // Quality and review: reviewers and admins. A decision on a pair that does not
         // exist is refused once access is granted, so nothing changes.
@@ -579,6 +587,48 @@ fn encode(body: &Value) -> String {
         .join("&")
 }
 
+/// A request body: its content type and fields.
+type Fields = Option<(&'static str, Value)>;
+
+/// Calls `path` as the holder of `cookie`; how the call came out.
+async fn call(
+    state: &AppState,
+    cookie: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&(&str, Value)>,
+) -> Outcome {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let request = match body {
+        Some((kind, body)) => {
+            let text = if *kind == "application/json" {
+                body.to_string()
+            } else {
+                encode(body)
+            };
+            request
+                .header(header::CONTENT_TYPE, *kind)
+                .body(Body::from(text))
+        }
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    // A page's HTML carries its server functions' results; judge pages by status.
+    let is_page = !(path.starts_with("/api") || path.starts_with("/rpc"));
+    let body = if is_page {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    classify(status, &body)
+}
+
 #[tokio::test]
 async fn every_route_answers_each_role_as_the_table_says() {
     each_backend(|db: TestDb| async move {
@@ -619,44 +669,194 @@ async fn every_route_answers_each_role_as_the_table_says() {
         let mut wrong = Vec::new();
         for case in &table {
             for (i, caller) in CALLERS.iter().enumerate() {
-                let mut request = Request::builder().method(case.method).uri(case.call_path);
-                if let Some(cookie) = &cookies[i] {
-                    request = request.header(header::COOKIE, cookie);
-                }
-                let request = match &case.body {
-                    Some((kind, body)) => {
-                        let text = if *kind == "application/json" {
-                            body.to_string()
-                        } else {
-                            encode(body)
-                        };
-                        request
-                            .header(header::CONTENT_TYPE, *kind)
-                            .body(Body::from(text))
-                    }
-                    None => request.body(Body::empty()),
-                }
-                .unwrap();
-                let response = app(state.clone()).oneshot(request).await.unwrap();
-                let status = response.status();
-                let bytes = response.into_body().collect().await.unwrap().to_bytes();
-                // A page's HTML carries its server functions' results; judge pages by status.
-                let is_page = !(case.path.starts_with("/api") || case.path.starts_with("/rpc"));
-                let body = if is_page {
-                    String::new()
-                } else {
-                    String::from_utf8_lossy(&bytes).into_owned()
-                };
-                let got = classify(status, &body);
+                let got = call(
+                    &state,
+                    cookies[i].as_deref(),
+                    case.method,
+                    case.call_path,
+                    case.body.as_ref(),
+                )
+                .await;
                 if got != case.expect[i] {
                     wrong.push(format!(
-                        "{} {} as {caller}: expected {:?}, got {got:?} ({status})",
+                        "{} {} as {caller}: expected {:?}, got {got:?}",
                         case.method, case.call_path, case.expect[i]
                     ));
                 }
             }
         }
         assert!(wrong.is_empty(), "{}:\n{}", db.name, wrong.join("\n"));
+        db
+    })
+    .await;
+}
+
+/// Ids from another project, under the address of a project the caller may act in:
+/// every route and server function that takes a pair, user or version from the caller
+/// must answer "not found" and leave the other project as it was.
+#[tokio::test]
+async fn another_projects_ids_under_this_projects_address_are_not_found() {
+    each_backend(|db: TestDb| async move {
+        let store = &db.store;
+        let shop = project(store, "shop").await;
+        let elsewhere = project(store, "elsewhere").await;
+        for (p, item) in [(&shop, "mine"), (&elsewhere, "theirs")] {
+            let record = relabel::domain::PairRecord::new("boots", item, item);
+            relabel::import::import_records(store.as_ref(), p, &[record], "authz")
+                .await
+                .unwrap();
+        }
+        let theirs = store.export_page(&elsewhere, 0, 1).await.unwrap()[0].pair_id;
+        let hash = hash_password(PASSWORD).unwrap();
+        let mut ids = std::collections::HashMap::new();
+        for (name, project_id, role) in [
+            ("ana", shop.id, Role::Annotator),
+            ("boss", shop.id, Role::Admin),
+            ("victim", elsewhere.id, Role::Annotator),
+        ] {
+            let id = store.create_user(name, &hash).await.unwrap();
+            store
+                .grant_role(id, Some(project_id), role, None)
+                .await
+                .unwrap();
+            ids.insert(name, id);
+        }
+        // The other project has a judgment, a guideline version and a member to lose.
+        let judged = relabel::queue::JudgmentInput {
+            pair_id: theirs,
+            lease_id: None,
+            label: Some("L2".into()),
+            rules: vec![],
+            rationale: None,
+            duration_ms: None,
+            guideline_version_id: None,
+            idempotency_key: "victim-1".into(),
+            ranking: None,
+        };
+        relabel::queue::submit(store.as_ref(), &elsewhere, ids["victim"], &judged, false)
+            .await
+            .unwrap();
+        let state = AppState::new(store.clone(), std::path::Path::new("target/site"));
+        let ana = support::login_cookie(&state, "ana", PASSWORD).await;
+        let boss = support::login_cookie(&state, "boss", PASSWORD).await;
+        let victim = ids["victim"];
+        let before = (
+            store.judgments(&elsewhere).await.unwrap(),
+            store.decisions(&elsewhere, theirs).await.unwrap().len(),
+            store.project_members(&elsewhere).await.unwrap().len(),
+            store.stats(&elsewhere).await.unwrap(),
+        );
+
+        let pair_path = |p: &str| p.replace("{pair}", &theirs.to_string());
+        let judgment = json!({"pair_id": theirs, "label": "L3", "rules": [],
+                              "idempotency_key": "cross-1"});
+        let cases: Vec<(&str, &str, String, Fields)> = vec![
+            (
+                "ana",
+                "POST",
+                "/api/v1/projects/shop/judgments".into(),
+                Some(("application/json", judgment.clone())),
+            ),
+            (
+                "ana",
+                "POST",
+                "/api/v1/projects/shop/skips".into(),
+                Some(("application/json", json!({"pair_id": theirs}))),
+            ),
+            (
+                "boss",
+                "GET",
+                pair_path("/api/v1/projects/shop/review/{pair}"),
+                None,
+            ),
+            (
+                "boss",
+                "POST",
+                pair_path("/api/v1/projects/shop/review/{pair}"),
+                Some(("application/json", json!({"label": "L1", "note": "x"}))),
+            ),
+            (
+                "boss",
+                "POST",
+                pair_path("/api/v1/projects/shop/rereview/{pair}"),
+                Some(("application/json", json!({"label": "L1", "note": "x"}))),
+            ),
+            (
+                "ana",
+                "POST",
+                "/rpc/annotate/skip".into(),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    json!({"slug": "shop", "pair_id": theirs}),
+                )),
+            ),
+            (
+                "ana",
+                "POST",
+                "/rpc/annotate/submit".into(),
+                Some((
+                    "application/json",
+                    json!({"slug": "shop", "form": {"pair_id": theirs,
+                 "lease_id": null, "label": "L3", "rules": [], "rationale": null,
+                 "duration_ms": 1, "guideline_version_id": null, "idempotency_key": "cross-2",
+                 "revise": false, "ranking": null}}),
+                )),
+            ),
+            (
+                "boss",
+                "POST",
+                "/rpc/review/pair".into(),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    json!({"slug": "shop", "pair_id": theirs}),
+                )),
+            ),
+            (
+                "boss",
+                "POST",
+                "/rpc/review/decide".into(),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    json!({"slug": "shop", "pair_id": theirs, "label": "L1"}),
+                )),
+            ),
+            (
+                "boss",
+                "POST",
+                "/rpc/review/rereview".into(),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    json!({"slug": "shop", "pair_id": theirs, "label": "L1"}),
+                )),
+            ),
+            (
+                "boss",
+                "POST",
+                "/rpc/members/revoke".into(),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    json!({"slug": "shop", "user_id": victim, "role": "annotator"}),
+                )),
+            ),
+            ("boss", "GET", pair_path("/p/shop/review/{pair}"), None),
+        ];
+        let mut wrong = Vec::new();
+        for (who, method, path, body) in &cases {
+            let cookie = if *who == "ana" { &ana } else { &boss };
+            let got = call(&state, Some(cookie), method, path, body.as_ref()).await;
+            if got != Refused {
+                wrong.push(format!("{method} {path} as {who}: {got:?}, not refused"));
+            }
+        }
+        let after = (
+            store.judgments(&elsewhere).await.unwrap(),
+            store.decisions(&elsewhere, theirs).await.unwrap().len(),
+            store.project_members(&elsewhere).await.unwrap().len(),
+            store.stats(&elsewhere).await.unwrap(),
+        );
+        assert!(wrong.is_empty(), "{}:\n{}", db.name, wrong.join("\n"));
+        assert_eq!(before, after, "{}: the other project changed", db.name);
+        println!("{}: {} cross-project calls refused", db.name, cases.len());
         db
     })
     .await;

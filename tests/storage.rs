@@ -194,55 +194,6 @@ async fn a_bom_at_the_start_of_a_file_is_ignored() {
     .await;
 }
 
-/// Every bad fixture, the line and the field its first error must name.
-const BAD_FILES: &[(&str, u64, &str)] = &[
-    ("bad-json.jsonl", 2, "line"),
-    ("missing-title.jsonl", 2, "item.title"),
-    ("wrong-type-price.jsonl", 1, "item.price"),
-    ("unknown-label.jsonl", 2, "gold_label"),
-    ("cot-bad-label.jsonl", 1, "cot[1].label"),
-    ("negative-frequency.jsonl", 1, "query_frequency"),
-    ("too-many-cot.jsonl", 1, "cot"),
-    ("localhost-image.jsonl", 1, "item.images[0]"),
-    ("file-path-image.jsonl", 1, "item.images[0]"),
-    ("conflicting-item.jsonl", 3, "item"),
-    ("conflicting-frequency.jsonl", 2, "query_frequency"),
-    ("unknown-field.jsonl", 1, "qeury"),
-    ("empty-query.jsonl", 1, "query"),
-    ("nul-in-title.jsonl", 1, "item.title"),
-    ("empty.jsonl", 1, "file"),
-    ("duplicate-pair-different.jsonl", 2, "item.id"),
-    ("trailing-garbage.jsonl", 1, "line"),
-    ("deep-nesting.jsonl", 1, "tags[0]"),
-    ("not-an-object.jsonl", 2, "line"),
-    ("task-unknown.jsonl", 1, "task"),
-    ("task-rank-one-candidate.jsonl", 2, "task"),
-    ("bad-utf8.jsonl", 3, "line"),
-    ("csv-unknown-column.csv", 1, "header column 3"),
-    ("csv-missing-column.csv", 1, "header"),
-    ("csv-field-count.csv", 3, "row"),
-    ("csv-bad-price.csv", 3, "item_price"),
-    ("csv-bad-attributes.csv", 2, "item_attributes"),
-    ("csv-bad-label.csv", 2, "gold_label"),
-    ("csv-bad-utf8.csv", 3, "item_title"),
-    ("bom.jsonl", 2, "line"),
-    ("wrong-type-query.jsonl", 2, "query"),
-    ("wrong-type-tags.jsonl", 1, "tags"),
-    ("missing-item.jsonl", 2, "item"),
-    ("missing-query.jsonl", 1, "query"),
-    ("cot-missing-text.jsonl", 1, "cot[0].text"),
-    ("gold-label-wrong-type.jsonl", 1, "gold_label"),
-    ("metadata-ip-image.jsonl", 1, "item.images[0]"),
-    ("ftp-image.jsonl", 1, "item.images[0]"),
-    ("private-ip-image.jsonl", 1, "item.images[0]"),
-    ("huge-frequency.jsonl", 1, "query_frequency"),
-    ("nul-in-query.jsonl", 1, "query"),
-    ("negative-price.jsonl", 1, "item.price"),
-    ("csv-unterminated-quote.csv", 3, "row"),
-    ("csv-duplicate-different.csv", 3, "item"),
-    ("csv-negative-frequency.csv", 2, "query_frequency"),
-];
-
 #[tokio::test]
 async fn every_kind_of_bad_file_is_rejected_naming_line_and_field_and_changes_nothing() {
     each_backend(|db: TestDb| async move {
@@ -258,7 +209,7 @@ async fn every_kind_of_bad_file_is_rejected_naming_line_and_field_and_changes_no
         .expect("good import");
         let before = store.stats(&p).await.unwrap();
         let mut wrong = Vec::new();
-        for (file, line, field) in BAD_FILES {
+        for (file, line, field) in support::BAD_FILES {
             let path = fixtures().join("bad").join(file);
             let result = import_file(store.as_ref(), &p, &path, &ImportOptions::default()).await;
             let Err(ImportError::Rejected { errors, .. }) = &result else {

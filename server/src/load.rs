@@ -29,7 +29,7 @@ use crate::auth::Role;
 use crate::storage::{QueueInvariants, SharedStore};
 
 /// `relabel bench load`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// A server to load (repeat, or separate with commas, for several: each annotator's
     /// requests alternate between them).

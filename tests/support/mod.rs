@@ -129,6 +129,55 @@ pub async fn project(store: &SharedStore, slug: &str) -> Project {
         .expect("create project")
 }
 
+/// Every bad fixture, the line and the field its first error must name.
+pub const BAD_FILES: &[(&str, u64, &str)] = &[
+    ("bad-json.jsonl", 2, "line"),
+    ("missing-title.jsonl", 2, "item.title"),
+    ("wrong-type-price.jsonl", 1, "item.price"),
+    ("unknown-label.jsonl", 2, "gold_label"),
+    ("cot-bad-label.jsonl", 1, "cot[1].label"),
+    ("negative-frequency.jsonl", 1, "query_frequency"),
+    ("too-many-cot.jsonl", 1, "cot"),
+    ("localhost-image.jsonl", 1, "item.images[0]"),
+    ("file-path-image.jsonl", 1, "item.images[0]"),
+    ("conflicting-item.jsonl", 3, "item"),
+    ("conflicting-frequency.jsonl", 2, "query_frequency"),
+    ("unknown-field.jsonl", 1, "qeury"),
+    ("empty-query.jsonl", 1, "query"),
+    ("nul-in-title.jsonl", 1, "item.title"),
+    ("empty.jsonl", 1, "file"),
+    ("duplicate-pair-different.jsonl", 2, "item.id"),
+    ("trailing-garbage.jsonl", 1, "line"),
+    ("deep-nesting.jsonl", 1, "tags[0]"),
+    ("not-an-object.jsonl", 2, "line"),
+    ("task-unknown.jsonl", 1, "task"),
+    ("task-rank-one-candidate.jsonl", 2, "task"),
+    ("bad-utf8.jsonl", 3, "line"),
+    ("csv-unknown-column.csv", 1, "header column 3"),
+    ("csv-missing-column.csv", 1, "header"),
+    ("csv-field-count.csv", 3, "row"),
+    ("csv-bad-price.csv", 3, "item_price"),
+    ("csv-bad-attributes.csv", 2, "item_attributes"),
+    ("csv-bad-label.csv", 2, "gold_label"),
+    ("csv-bad-utf8.csv", 3, "item_title"),
+    ("bom.jsonl", 2, "line"),
+    ("wrong-type-query.jsonl", 2, "query"),
+    ("wrong-type-tags.jsonl", 1, "tags"),
+    ("missing-item.jsonl", 2, "item"),
+    ("missing-query.jsonl", 1, "query"),
+    ("cot-missing-text.jsonl", 1, "cot[0].text"),
+    ("gold-label-wrong-type.jsonl", 1, "gold_label"),
+    ("metadata-ip-image.jsonl", 1, "item.images[0]"),
+    ("ftp-image.jsonl", 1, "item.images[0]"),
+    ("private-ip-image.jsonl", 1, "item.images[0]"),
+    ("huge-frequency.jsonl", 1, "query_frequency"),
+    ("nul-in-query.jsonl", 1, "query"),
+    ("negative-price.jsonl", 1, "item.price"),
+    ("csv-unterminated-quote.csv", 3, "row"),
+    ("csv-duplicate-different.csv", 3, "item"),
+    ("csv-negative-frequency.csv", 2, "query_frequency"),
+];
+
 /// The repository's `tests/fixtures` folder.
 pub fn fixtures() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -227,16 +276,50 @@ impl Served {
 
     /// A plain HTTP/1.1 GET from this machine: the whole answer, head and body.
     pub fn get(&self, path: &str, headers: &str) -> String {
+        self.send("GET", path, headers, "")
+    }
+
+    /// A plain HTTP/1.1 request from this machine, with a JSON `body` unless it is
+    /// empty: the whole answer, head and body.
+    pub fn send(&self, method: &str, path: &str, headers: &str, body: &str) -> String {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        let content = if body.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            )
+        };
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: relabel\r\n{headers}Connection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: relabel\r\n{headers}{content}Connection: close\r\n\r\n{body}"
         )
         .expect("send");
         let mut answer = String::new();
         stream.read_to_string(&mut answer).expect("read");
         answer
+    }
+
+    /// Logs `name` in over HTTP; the session cookie (`relabel_session=...`).
+    pub fn log_in(&self, name: &str, password: &str) -> String {
+        let body = serde_json::json!({ "username": name, "password": password }).to_string();
+        let answer = self.send("POST", "/api/v1/session", "", &body);
+        answer
+            .lines()
+            .find_map(|l| {
+                let (key, value) = l.split_once(':')?;
+                key.eq_ignore_ascii_case("set-cookie").then(|| {
+                    value
+                        .trim()
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+            })
+            .unwrap_or_else(|| panic!("no session cookie for {name}: {answer}"))
     }
 }
 

@@ -3,7 +3,7 @@
 //! `key:value|key:value`. CSV carries no CoT candidates; use JSONL for those.
 
 use std::collections::BTreeMap;
-use std::fs::File;
+use std::io::Read;
 
 use super::validate::{RawItem, RawPair, Scalar};
 use super::{FieldError, ParseRun};
@@ -25,7 +25,7 @@ pub const COLUMNS: [&str; 11] = [
 const REQUIRED: [&str; 3] = ["query", "item_id", "item_title"];
 
 /// Reads a CSV file into `run`, row by row.
-pub(super) fn read_csv(run: &mut ParseRun, file: File) -> std::io::Result<()> {
+pub(super) fn read_csv(run: &mut ParseRun, file: Box<dyn Read + Send>) -> std::io::Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)

@@ -168,12 +168,72 @@ pub async fn import_file(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let sink = store
-        .begin_import(project, &path.display().to_string())
-        .await?;
-    let report = read_into(sink, project, path, options).await?;
+    let source = Source::open(path, options)?;
+    import_source(store, project, source, options).await
+}
+
+/// Imports an uploaded file held in memory (the HTTP import): all of it or nothing, with
+/// the same checks and errors as [`import_file`]. `name` is what errors call the file.
+pub async fn import_bytes(
+    store: &dyn Store,
+    project: &Project,
+    name: &str,
+    format: ImportFormat,
+    bytes: bytes::Bytes,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    import_source(store, project, Source::bytes(name, format, bytes), options).await
+}
+
+async fn import_source(
+    store: &dyn Store,
+    project: &Project,
+    source: Source,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let sink = store.begin_import(project, &source.name).await?;
+    let report = read_into(sink, project, source, options).await?;
     refresh_statistics(store, &report.counts).await?;
     Ok(report)
+}
+
+/// A file to read: its name for errors, its format, and its bytes.
+struct Source {
+    name: String,
+    format: ImportFormat,
+    size: u64,
+    reader: Box<dyn Read + Send>,
+}
+
+impl Source {
+    /// A file held in memory.
+    fn bytes(name: &str, format: ImportFormat, bytes: bytes::Bytes) -> Self {
+        Self {
+            name: name.to_owned(),
+            format,
+            size: bytes.len() as u64,
+            reader: Box::new(std::io::Cursor::new(bytes)),
+        }
+    }
+
+    /// Opens `path`, taking the format from the options or else the extension.
+    fn open(path: &Path, options: &ImportOptions) -> Result<Self, ImportError> {
+        let name = path.display().to_string();
+        let Some(format) = options.format.or_else(|| ImportFormat::from_path(path)) else {
+            return Err(ImportError::UnknownFormat(name));
+        };
+        let file = File::open(path).map_err(|source| ImportError::Io {
+            file: name.clone(),
+            source,
+        })?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Self {
+            name,
+            format,
+            size,
+            reader: Box::new(file),
+        })
+    }
 }
 
 /// Reads and validates `path` for a project with `project`'s scale, as an import does,
@@ -184,14 +244,35 @@ pub async fn read_file(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<Vec<PairRecord>, ImportError> {
+    read_source(project, Source::open(path, options)?, options).await
+}
+
+/// Reads and validates a file held in memory as [`read_file`] reads one on disk (the
+/// parsers' fuzz targets call this).
+pub async fn read_bytes(
+    project: &Project,
+    name: &str,
+    format: ImportFormat,
+    bytes: bytes::Bytes,
+    options: &ImportOptions,
+) -> Result<Vec<PairRecord>, ImportError> {
+    read_source(project, Source::bytes(name, format, bytes), options).await
+}
+
+async fn read_source(
+    project: &Project,
+    source: Source,
+    options: &ImportOptions,
+) -> Result<Vec<PairRecord>, ImportError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let sink = Box::new(Collect {
         records: Vec::new(),
         done: Some(tx),
     });
-    read_into(sink, project, path, options).await?;
+    let file = source.name.clone();
+    read_into(sink, project, source, options).await?;
     rx.await.map_err(|_| ImportError::Io {
-        file: path.display().to_string(),
+        file,
         source: std::io::Error::other("the reader stopped without its records"),
     })
 }
@@ -218,24 +299,20 @@ impl ImportSink for Collect {
     }
 }
 
-/// Parses `path` on a blocking thread and hands its batches to `sink`; commits only when
+/// Parses `source` on a blocking thread and hands its batches to `sink`; commits only when
 /// every line was good.
 async fn read_into(
     mut sink: Box<dyn ImportSink>,
     project: &Project,
-    path: &Path,
+    source: Source,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let file_name = path.display().to_string();
-    let format = match options.format.or_else(|| ImportFormat::from_path(path)) {
-        Some(f) => f,
-        None => return Err(ImportError::UnknownFormat(file_name)),
-    };
-    let file = File::open(path).map_err(|source| ImportError::Io {
-        file: file_name.clone(),
-        source,
-    })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let Source {
+        name: file_name,
+        format,
+        size,
+        reader: file,
+    } = source;
     let progress = if options.progress {
         let bar = ProgressBar::new(size);
         bar.set_style(
@@ -397,7 +474,7 @@ impl ParseRun {
         }
     }
 
-    fn read_jsonl(&mut self, file: File) -> std::io::Result<()> {
+    fn read_jsonl(&mut self, file: Box<dyn Read + Send>) -> std::io::Result<()> {
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut buf = Vec::new();
         let mut line_no = 0u64;

@@ -57,7 +57,7 @@ fn text(value: Option<String>) -> Option<String> {
 }
 
 /// Parses a value of one of the export's option enums, naming the field when it fails.
-fn choice<T: ValueEnum>(field: &str, value: &str) -> Result<T, AppError> {
+pub(super) fn choice<T: ValueEnum>(field: &str, value: &str) -> Result<T, AppError> {
     T::from_str(value, true).map_err(|_| {
         let known: Vec<String> = T::value_variants()
             .iter()

@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod figures;
 pub mod guideline;
+pub mod import;
 pub mod openapi;
 pub mod review;
 pub mod sessions;
@@ -989,6 +990,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{slug}/judgments", post(annotate::submit))
         .route("/v1/projects/{slug}/skips", post(annotate::skip))
         .route("/v1/projects/{slug}/export", get(export::download))
+        .route(
+            "/v1/projects/{slug}/imports",
+            post(import::upload).layer(axum::extract::DefaultBodyLimit::max(
+                import::MAX_UPLOAD_BYTES,
+            )),
+        )
         .route("/v1/projects/{slug}/quality", get(review::report))
         .route(
             "/v1/projects/{slug}/quality/charts/{chart}",

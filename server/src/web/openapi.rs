@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{annotate, api, auth, export, guideline, review};
+use super::{annotate, api, auth, export, guideline, import, review};
 
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -24,6 +24,7 @@ use super::{annotate, api, auth, export, guideline, review};
         annotate::submit,
         annotate::skip,
         export::download,
+        import::upload,
         review::report,
         review::chart_csv,
         review::list,
