@@ -562,3 +562,394 @@ async fn a_full_pair_leaves_the_claim_and_raising_k_brings_it_back() {
     })
     .await;
 }
+
+/// The model-based queue test: random sequences of claims, submits, replays, revisions,
+/// skips, waits past lease expiry and reviewer decisions by several annotators, run
+/// against a real database and a plain in-memory model of what DESIGN.md section 9 says
+/// must happen. After every step the store's answer must be the model's, the stored
+/// judgments must be the model's, and the store's own invariant checks must find nothing.
+mod model {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use relabel::domain::Project;
+    use relabel::queue::{QueueError, Submitted};
+    use relabel::storage::{QueueInvariants, SharedStore};
+
+    use super::{NO_LOGIN, judgment, user};
+
+    const USERS: usize = 3;
+    const PAIRS: usize = 5;
+    const K: u32 = 2;
+    const LEASE_MS: i64 = 10_000;
+    const LABELS: [&str; 4] = ["L1", "L2", "L3", "L4"];
+
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        /// Ask for the next pair.
+        Claim(usize),
+        /// Submit the pair held under a live lease (nothing when none is held).
+        SubmitHeld(usize),
+        /// Submit a first judgment of any pair, with no lease.
+        Submit(usize, usize),
+        /// Send an earlier submit's idempotency key again, as this annotator.
+        Replay(usize, Index),
+        /// Revise one's judgment.
+        Revise(usize, usize),
+        Skip(usize, usize),
+        /// Let the clock run (past a lease, sometimes).
+        Wait(i64),
+        /// A reviewer's final label.
+        Decide(usize, usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let u = 0..USERS;
+        let p = 0..PAIRS;
+        prop_oneof![
+            3 => u.clone().prop_map(Op::Claim),
+            3 => u.clone().prop_map(Op::SubmitHeld),
+            2 => (u.clone(), p.clone()).prop_map(|(u, p)| Op::Submit(u, p)),
+            1 => (u.clone(), any::<Index>()).prop_map(|(u, i)| Op::Replay(u, i)),
+            1 => (u.clone(), p.clone()).prop_map(|(u, p)| Op::Revise(u, p)),
+            1 => (u.clone(), p.clone()).prop_map(|(u, p)| Op::Skip(u, p)),
+            1 => prop_oneof![1i64..2_000, Just(LEASE_MS), LEASE_MS + 1..3 * LEASE_MS]
+                .prop_map(Op::Wait),
+            1 => (p, 0..LABELS.len()).prop_map(|(p, l)| Op::Decide(p, l)),
+        ]
+    }
+
+    /// What must be true, kept in memory.
+    struct Model {
+        now: i64,
+        /// Per pair: annotator to their latest revision.
+        judged: Vec<HashMap<usize, i64>>,
+        skipped: Vec<HashSet<usize>>,
+        /// (pair, annotator) to when the lease ends.
+        leases: HashMap<(usize, usize), i64>,
+        /// Every stored submit: key, annotator, pair, and what it answered.
+        keys: Vec<(String, usize, usize, Submitted)>,
+        decisions: Vec<usize>,
+        gold: Vec<bool>,
+    }
+
+    impl Model {
+        fn live(&self, pair: usize, user: usize) -> bool {
+            self.leases
+                .get(&(pair, user))
+                .is_some_and(|&end| end > self.now)
+        }
+
+        fn held(&self, user: usize) -> Option<usize> {
+            (0..PAIRS).find(|&p| self.live(p, user))
+        }
+
+        fn live_others(&self, pair: usize, user: usize) -> usize {
+            (0..USERS)
+                .filter(|&o| o != user && self.live(pair, o))
+                .count()
+        }
+
+        /// The pairs a claim by `user` may hand out (ungolden first, as `prefer_gold`
+        /// is false).
+        fn claimable(&self, user: usize) -> Vec<usize> {
+            let open: Vec<usize> = (0..PAIRS)
+                .filter(|&p| {
+                    let count = self.judged[p].len();
+                    !self.judged[p].contains_key(&user)
+                        && !self.skipped[p].contains(&user)
+                        && count < K as usize
+                        && count + self.live_others(p, user) < K as usize
+                })
+                .collect();
+            let plain: Vec<usize> = open.iter().copied().filter(|&p| !self.gold[p]).collect();
+            if plain.is_empty() { open } else { plain }
+        }
+
+        /// What a first judgment (or with `revise` a revision) by `user` of `pair` gets:
+        /// its revision number, or the refusal's name.
+        fn predict(&self, user: usize, pair: usize, revise: bool) -> Result<i64, String> {
+            let mine = self.judged[pair].get(&user);
+            match (revise, mine) {
+                (true, None) => Err("NothingToRevise".to_owned()),
+                (true, Some(&r)) => Ok(r + 1),
+                (false, Some(_)) => Err("AlreadyJudged".to_owned()),
+                (false, None)
+                    if self.judged[pair].len() + self.live_others(pair, user) >= K as usize =>
+                {
+                    Err("LeaseExpired".to_owned())
+                }
+                (false, None) => Ok(1),
+            }
+        }
+
+        fn rows(&self) -> Vec<(usize, usize, i64)> {
+            let mut rows = Vec::new();
+            for (p, by) in self.judged.iter().enumerate() {
+                for (&u, &last) in by {
+                    rows.extend((1..=last).map(|r| (p, u, r)));
+                }
+            }
+            rows.sort_unstable();
+            rows
+        }
+    }
+
+    /// One case's fixture: a fresh project of `PAIRS` pairs (the last one gold), its
+    /// annotators and a reviewer.
+    struct Case {
+        project: Project,
+        users: Vec<i64>,
+        reviewer: i64,
+        pair_ids: Vec<i64>,
+    }
+
+    static CASES: AtomicUsize = AtomicUsize::new(0);
+
+    async fn case(store: &SharedStore) -> Case {
+        let n = CASES.fetch_add(1, Ordering::SeqCst);
+        let project = store
+            .create_project(&relabel::domain::NewProject {
+                slug: format!("model-{n}"),
+                name: format!("model {n}"),
+                scale: relabel::domain::ScalePreset::Lore4,
+                overlap_k: K,
+                task: relabel::domain::TaskKind::Judge,
+            })
+            .await
+            .unwrap();
+        let records: Vec<_> = (0..PAIRS).map(|i| super::pair(i, i == PAIRS - 1)).collect();
+        relabel::import::import_records(store.as_ref(), &project, &records, "model")
+            .await
+            .unwrap();
+        let mut pair_ids = vec![0; PAIRS];
+        for pair in store.export_page(&project, 0, 100).await.unwrap() {
+            let i: usize = pair.item_id.trim_start_matches("item-").parse().unwrap();
+            pair_ids[i] = pair.pair_id;
+        }
+        let mut users = Vec::new();
+        for u in 0..USERS {
+            users.push(user(store, &format!("m{n}-a{u}")).await);
+        }
+        let reviewer = store
+            .create_user(&format!("m{n}-rev"), NO_LOGIN)
+            .await
+            .unwrap();
+        Case {
+            project,
+            users,
+            reviewer,
+            pair_ids,
+        }
+    }
+
+    fn same(step: usize, op: &Op, got: String, want: String) -> Result<(), TestCaseError> {
+        if got == want {
+            Ok(())
+        } else {
+            Err(TestCaseError::fail(format!(
+                "step {step} {op:?}: the store answered {got}, the model says {want}"
+            )))
+        }
+    }
+
+    fn answer(result: &Result<Submitted, QueueError>) -> String {
+        match result {
+            Ok(s) => format!("Ok(revision {}, replayed {})", s.revision, s.replayed),
+            Err(e) => format!("Err({e:?})"),
+        }
+    }
+
+    async fn run(store: &SharedStore, ops: &[Op]) -> Result<(), TestCaseError> {
+        let c = case(store).await;
+        let project = &c.project;
+        let mut m = Model {
+            now: relabel::domain::now_ms(),
+            judged: vec![HashMap::new(); PAIRS],
+            skipped: vec![HashSet::new(); PAIRS],
+            leases: HashMap::new(),
+            keys: Vec::new(),
+            decisions: vec![0; PAIRS],
+            gold: (0..PAIRS).map(|p| p == PAIRS - 1).collect(),
+        };
+        for (step, op) in ops.iter().enumerate() {
+            let key = format!("{}-{step}", project.slug);
+            match *op {
+                Op::Claim(u) => {
+                    let got = store
+                        .next_pair(project, c.users[u], false, LEASE_MS, m.now)
+                        .await
+                        .map_err(|e| TestCaseError::fail(format!("step {step}: {e}")))?;
+                    let got_pair = got.map(|g| c.pair_ids.iter().position(|&id| id == g.pair_id));
+                    match (m.held(u), got_pair) {
+                        (Some(p), Some(Some(q))) if p == q => {}
+                        (None, None) if m.claimable(u).is_empty() => {}
+                        (None, Some(Some(q))) if m.claimable(u).contains(&q) => {
+                            if got.map(|g| g.expires_at) != Some(m.now + LEASE_MS) {
+                                return Err(TestCaseError::fail(format!(
+                                    "step {step}: lease ends at {got:?}"
+                                )));
+                            }
+                            m.leases.insert((q, u), m.now + LEASE_MS);
+                        }
+                        (held, got) => {
+                            return Err(TestCaseError::fail(format!(
+                                "step {step} {op:?}: got pair {got:?}; the model holds {held:?} \
+                                 and could hand out {:?}",
+                                m.claimable(u)
+                            )));
+                        }
+                    }
+                }
+                Op::SubmitHeld(u) | Op::Submit(u, _) | Op::Revise(u, _) => {
+                    let (p, revise) = match *op {
+                        Op::SubmitHeld(_) => match m.held(u) {
+                            Some(p) => (p, false),
+                            None => continue,
+                        },
+                        Op::Submit(_, p) => (p, false),
+                        _ => match *op {
+                            Op::Revise(_, p) => (p, true),
+                            _ => unreachable!(),
+                        },
+                    };
+                    let want = m.predict(u, p, revise);
+                    let input = judgment(c.pair_ids[p], None, "L3", &key);
+                    let got = store
+                        .submit_judgment(project, c.users[u], &input, revise, m.now)
+                        .await;
+                    let want_text = match &want {
+                        Ok(r) => format!("Ok(revision {r}, replayed false)"),
+                        Err(e) => format!("Err({e})"),
+                    };
+                    same(step, op, answer(&got), want_text)?;
+                    if let (Ok(r), Ok(stored)) = (want, got) {
+                        m.judged[p].insert(u, r);
+                        if !revise {
+                            m.leases.remove(&(p, u));
+                        }
+                        m.keys.push((key, u, p, stored));
+                    }
+                }
+                Op::Replay(u, index) => {
+                    if m.keys.is_empty() {
+                        continue;
+                    }
+                    let (key, by, p, stored) = m.keys[index.index(m.keys.len())].clone();
+                    let input = judgment(c.pair_ids[p], None, "L1", &key);
+                    let got = store
+                        .submit_judgment(project, c.users[u], &input, false, m.now)
+                        .await;
+                    let want = if by == u {
+                        Ok(Submitted {
+                            replayed: true,
+                            ..stored
+                        })
+                    } else {
+                        Err(QueueError::KeyReused)
+                    };
+                    same(step, op, format!("{got:?}"), format!("{want:?}"))?;
+                }
+                Op::Skip(u, p) => {
+                    let got = store
+                        .skip_pair(project, c.users[u], c.pair_ids[p], None, m.now)
+                        .await;
+                    let want = if m.judged[p].contains_key(&u) {
+                        "Err(AlreadyJudged)"
+                    } else {
+                        m.skipped[p].insert(u);
+                        m.leases.remove(&(p, u));
+                        "Ok(())"
+                    };
+                    same(step, op, format!("{got:?}"), want.to_owned())?;
+                }
+                Op::Wait(ms) => m.now += ms,
+                Op::Decide(p, label) => {
+                    store
+                        .record_decision(project, c.pair_ids[p], c.reviewer, LABELS[label], "model")
+                        .await
+                        .map_err(|e| TestCaseError::fail(format!("step {step}: {e}")))?;
+                    m.decisions[p] += 1;
+                    let stored = store.decisions(project, c.pair_ids[p]).await.unwrap();
+                    same(
+                        step,
+                        op,
+                        stored.len().to_string(),
+                        m.decisions[p].to_string(),
+                    )?;
+                }
+            }
+            // After every step: the stored judgments are the model's, and the store's
+            // own checks find nothing.
+            let mut rows: Vec<(usize, usize, i64)> = store
+                .judgments(project)
+                .await
+                .unwrap()
+                .iter()
+                .map(|j| {
+                    let p = c.pair_ids.iter().position(|&id| id == j.pair_id).unwrap();
+                    let u = c.users.iter().position(|&id| id == j.user_id).unwrap();
+                    (p, u, j.revision)
+                })
+                .collect();
+            rows.sort_unstable();
+            same(step, op, format!("{rows:?}"), format!("{:?}", m.rows()))?;
+            let invariants = store.queue_invariants(project).await.unwrap();
+            same(
+                step,
+                op,
+                format!("{invariants:?}"),
+                format!("{:?}", QueueInvariants::default()),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Runs `cases` random sequences (`RELABEL_MODEL_CASES` overrides) on `store`; the
+    /// number run.
+    pub async fn check(store: SharedStore, cases: u32) -> u32 {
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut runner = TestRunner::new(Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            });
+            let ran = std::sync::atomic::AtomicU32::new(0);
+            let result = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                handle.block_on(run(&store, &ops))
+            });
+            if let Err(e) = result {
+                panic!("{e}");
+            }
+            ran.into_inner()
+        })
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_follows_its_model_through_random_claims_submits_skips_expiry_and_decisions() {
+    let cases: u32 = std::env::var("RELABEL_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let mut dbs = vec![TestDb::sqlite().await];
+    dbs.extend(TestDb::postgres().await);
+    for db in dbs {
+        let started = std::time::Instant::now();
+        let ran = model::check(db.store.clone(), cases).await;
+        eprintln!(
+            "{}: {ran} model cases in {:.1} s",
+            db.name,
+            started.elapsed().as_secs_f64()
+        );
+        assert!(ran >= cases, "{}: only {ran} cases ran", db.name);
+        db.finish().await;
+    }
+}
