@@ -1337,3 +1337,137 @@ async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_und
     );
     db.finish().await;
 }
+
+/// Markup an attacker could put in an imported file or a rationale: if any of it ran or
+/// became an element, `window.__pwned` would be set or `#injected` would exist.
+const HOSTILE: &str = r#"<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b id="injected">bold</b>"#;
+
+/// What the page's DOM says about [`HOSTILE`]: `[ran, elements made, text of css]`.
+async fn markup_check(client: &Client, css: &str) -> Result<serde_json::Value, String> {
+    client
+        .execute(
+            "return [window.__pwned !== undefined, \
+                     document.querySelectorAll('#injected, img[src=\"x\"]').length, \
+                     [...document.querySelectorAll(arguments[0])].map(e => e.textContent)];",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .map_err(fail)
+}
+
+/// Waits for `css` to exist, then checks every element it finds shows [`HOSTILE`] as
+/// text and that none of it ran or became an element anywhere on the page.
+async fn shows_as_text(client: &Client, css: &str) -> Result<(), String> {
+    wait_for(client, css, None, Duration::from_secs(20), |_| true).await?;
+    let found = markup_check(client, css).await?;
+    let texts = found[2].as_array().cloned().unwrap_or_default();
+    if found[0] != serde_json::json!(false)
+        || found[1] != serde_json::json!(0)
+        || texts.is_empty()
+        || !texts
+            .iter()
+            .all(|t| t.as_str().is_some_and(|t| t.contains(HOSTILE)))
+    {
+        return Err(format!("{css}: markup was not shown as text: {found}"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn markup_in_items_cot_and_rationales_is_shown_as_text_everywhere() {
+    use relabel::domain::{CotRecord, PairRecord};
+    let db = TestDb::sqlite().await;
+    let shop = project(&db.store, "shop").await;
+    let mut record = PairRecord::new(
+        format!("boots {HOSTILE}"),
+        "sku-1",
+        format!("Boot {HOSTILE}"),
+    );
+    record.item.description = Some(format!("Warm. {HOSTILE}"));
+    record.item.attributes = [("brand".to_owned(), HOSTILE.to_owned())].into();
+    record.cot = vec![CotRecord {
+        model: "m".into(),
+        text: format!("The query asks for boots.\n{HOSTILE}"),
+        steps: vec!["The query asks for boots.".into(), HOSTILE.into()],
+        label: Some("L3".into()),
+    }];
+    relabel::import::import_records(db.store.as_ref(), &shop, &[record], "markup")
+        .await
+        .unwrap();
+    let pair_id = db.store.export_page(&shop, 0, 1).await.unwrap()[0].pair_id;
+    // An earlier annotator's rationale carries the markup too.
+    let writer = user_with_roles(&db, "writer", &[(shop.id, Role::Annotator)]).await;
+    let input = relabel::queue::JudgmentInput {
+        pair_id,
+        lease_id: None,
+        label: Some("L2".into()),
+        rules: vec![],
+        rationale: Some(HOSTILE.into()),
+        duration_ms: Some(1_000),
+        guideline_version_id: None,
+        idempotency_key: "markup-1".into(),
+        ranking: None,
+    };
+    relabel::queue::submit(db.store.as_ref(), &shop, writer, &input, false)
+        .await
+        .unwrap();
+    user_with_roles(&db, "ana", &[(shop.id, Role::Annotator)]).await;
+    user_with_roles(&db, "rev", &[(shop.id, Role::Reviewer)]).await;
+    let (addr, server) = serve(&db).await;
+    let (client, driver) = browser().await;
+
+    let outcome: Result<(), String> = async {
+        // The annotator's workspace: query, title, attribute, description, CoT steps.
+        log_in(&client, addr, "ana").await?;
+        client
+            .goto(&format!("http://{addr}/p/shop/annotate"))
+            .await
+            .map_err(fail)?;
+        click_when_there(&client, "details.cot summary").await?;
+        // Past hydration too: markup the browser's own render made would show now.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for css in [
+            "#pair-query",
+            ".item-title",
+            ".attributes td",
+            ".description",
+            ".candidate li:nth-child(2)",
+        ] {
+            shows_as_text(&client, css).await?;
+        }
+        click(&client, "#log-out").await?;
+
+        // The reviewer's page of the pair: the item, the rationale, the CoT steps.
+        log_in(&client, addr, "rev").await?;
+        client
+            .goto(&format!("http://{addr}/p/shop/review/{pair_id}"))
+            .await
+            .map_err(fail)?;
+        wait_for(
+            &client,
+            "#review-judgments",
+            None,
+            Duration::from_secs(20),
+            |_| true,
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for css in [
+            "#review-query",
+            "#review-item",
+            "#review-judgments .rationale",
+            ".review-candidate .steps li:nth-child(2)",
+        ] {
+            shows_as_text(&client, css).await?;
+        }
+        Ok(())
+    }
+    .await;
+
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    db.finish().await;
+    outcome.unwrap();
+}
