@@ -1334,3 +1334,65 @@ async fn every_bad_file_uploaded_answers_422_with_its_line_and_field_and_changes
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_per_address_login_limit_believes_forwarded_addresses_only_from_a_trusted_proxy() {
+    each_backend(|db: TestDb| async move {
+        let proxied = AppState {
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()].into(),
+            ..setup(&db).await
+        };
+        let direct = AppState {
+            trusted_proxies: Vec::new().into(),
+            ..proxied.clone()
+        };
+        // One wrong login for a fresh name (so the per-account limit stays out of it),
+        // from the peer 127.0.0.1 saying it forwards for `client`.
+        let guess = |state: &AppState, n: usize, client: &str| {
+            let mut request = relabel::load::json_request(
+                "POST",
+                "/api/v1/session",
+                None,
+                Some(&json!({ "username": format!("nobody-{n}"), "password": "x" })),
+            )
+            .unwrap();
+            request.extensions_mut().insert(axum::extract::ConnectInfo(
+                std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
+            ));
+            request
+                .headers_mut()
+                .insert("x-forwarded-for", client.parse().unwrap());
+            let app = app(state.clone());
+            async move { app.oneshot(request).await.unwrap().status() }
+        };
+        // Behind the trusted proxy, each annotator has their own 30 a minute.
+        for n in 0..30 {
+            assert_eq!(
+                guess(&proxied, n, "198.51.100.1").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        assert_eq!(
+            guess(&proxied, 30, "198.51.100.1").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            guess(&proxied, 31, "198.51.100.2").await,
+            StatusCode::UNAUTHORIZED
+        );
+        // Without a trusted proxy the header is ignored: a client claiming a new address
+        // each time is still limited as the peer it is.
+        for n in 32..62 {
+            let claimed = format!("203.0.113.{n}");
+            assert_eq!(guess(&direct, n, &claimed).await, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(
+            guess(&direct, 62, "203.0.113.99").await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            db.name
+        );
+        db
+    })
+    .await;
+}

@@ -296,6 +296,20 @@ pub struct ServeArgs {
     /// answers clients on this machine (loopback) only.
     #[arg(long, env = "RELABEL_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A reverse proxy (an address, or a block such as 10.0.0.0/8; repeat, or separate
+    /// with commas) whose X-Forwarded-For names the real client. Login limits per
+    /// address and the loopback check of /metrics then use that client's address.
+    /// Without it the header is ignored, so clients cannot forge it.
+    #[arg(long = "trusted-proxy", env = "RELABEL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// An address block, or one address (a block of one).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a block such as 10.0.0.0/8"))
 }
 
 /// What to import.
@@ -626,6 +640,7 @@ async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone(), &args.site_root);
     state.secure_cookies = args.secure_cookies;
     state.metrics_token = args.metrics_token.clone().filter(|t| !t.is_empty());
+    state.trusted_proxies = args.trusted_proxies.clone().into();
     let retrain = match &state.scorer_off {
         Some(why) => {
             tracing::warn!("{why}");

@@ -54,9 +54,8 @@ pub async fn metrics(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|sent| same_secret(sent.as_bytes(), token.as_bytes())),
-        None => {
-            super::auth::client_address(request.extensions()).is_some_and(|ip| ip.is_loopback())
-        }
+        None => super::auth::client_address(&state, request.headers(), request.extensions())
+            .is_some_and(|ip| ip.is_loopback()),
     };
     if !allowed {
         return Err(AppError::Forbidden(match state.metrics_token {

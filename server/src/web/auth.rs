@@ -248,9 +248,42 @@ pub async fn project_for(
     }
 }
 
-/// The client's address, when the server was started with connect info.
-pub fn client_address(parts: &axum::http::Extensions) -> Option<IpAddr> {
-    parts.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+/// The client's address, when the server was started with connect info: the peer's,
+/// unless the peer is one of the state's trusted proxies. Then `X-Forwarded-For` is read
+/// from the right (each proxy appends the address it saw), and the first address that is
+/// not itself a trusted proxy is the client. A client cannot dodge the per-address login
+/// limit by sending its own `X-Forwarded-For`: from an untrusted peer it is ignored.
+pub fn client_address(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    Some(forwarded_client(&state.trusted_proxies, peer, headers))
+}
+
+fn forwarded_client(trusted: &[ipnet::IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        // Garbage ends the walk: the last address a trusted hop vouched for stands.
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
 }
 
 fn session_info(user_id: i64, username: String, memberships: &[Membership]) -> SessionInfo {
@@ -290,7 +323,7 @@ pub async fn login(
     session: Session,
     request: Request,
 ) -> Result<Json<SessionInfo>, AppError> {
-    let address = client_address(request.extensions());
+    let address = client_address(&state, request.headers(), request.extensions());
     let ApiJson(body) = ApiJson::<LoginRequest>::from_request(request, &state).await?;
     log_in(&state, &session, address, &body.username, body.password)
         .await
@@ -379,7 +412,7 @@ pub async fn change_password(
     user: CurrentUser,
     request: Request,
 ) -> Result<StatusCode, AppError> {
-    let address = client_address(request.extensions());
+    let address = client_address(&state, request.headers(), request.extensions());
     let ApiJson(body) = ApiJson::<PasswordChange>::from_request(request, &state).await?;
     state
         .login_limits
@@ -484,6 +517,41 @@ mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let via = |peer: &str, xff: &str| {
+            forwarded_client(&trusted, ip(peer), &headers(&[("x-forwarded-for", xff)]))
+        };
+        // From an untrusted peer the header is the client's own claim: ignored.
+        assert_eq!(via("203.0.113.9", "198.51.100.1"), ip("203.0.113.9"));
+        // Behind the proxy, the address the proxy saw.
+        assert_eq!(via("10.0.0.2", "198.51.100.1"), ip("198.51.100.1"));
+        // A forged leftmost entry does not help: the rightmost untrusted one counts.
+        assert_eq!(via("10.0.0.2", "1.2.3.4, 198.51.100.1"), ip("198.51.100.1"));
+        // Through two trusted proxies.
+        assert_eq!(
+            via("10.0.0.2", "198.51.100.1, 10.0.0.7"),
+            ip("198.51.100.1")
+        );
+        // Garbage or nothing: the proxy itself.
+        assert_eq!(via("10.0.0.2", "not an address"), ip("10.0.0.2"));
+        assert_eq!(
+            forwarded_client(&trusted, ip("10.0.0.2"), &HeaderMap::new()),
+            ip("10.0.0.2")
+        );
+        // No trusted proxies (the default): always the peer.
+        assert_eq!(
+            forwarded_client(
+                &[],
+                ip("10.0.0.2"),
+                &headers(&[("x-forwarded-for", "1.2.3.4")])
+            ),
+            ip("10.0.0.2")
+        );
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct AppState {
     pub login_limits: auth::LoginLimits,
     /// Mark the session cookie `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (see [`auth::client_address`]).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Why the relevance scorer is off on this server (its weights are missing), decided
     /// once at start-up; `None` when it is on.
     pub scorer_off: Option<String>,
@@ -94,6 +96,7 @@ impl AppState {
             leptos,
             login_limits: auth::LoginLimits::default(),
             secure_cookies: false,
+            trusted_proxies: Arc::from([]),
             scorer_off: relabel_models::encoder::missing_weights(
                 &relabel_models::encoder::default_dir(),
             ),
@@ -203,7 +206,7 @@ impl Backend for StoreBackend {
         password: String,
     ) -> Result<String, BackendError> {
         let session = Self::session(request)?;
-        let address = auth::client_address(&request.extensions);
+        let address = auth::client_address(&self.0, &request.headers, &request.extensions);
         match auth::log_in(&self.0, &session, address, &username, password).await {
             Ok(info) => Ok(info.username),
             Err(error::AppError::Unauthorized) => Err(BackendError::BadCredentials),
