@@ -222,6 +222,21 @@ async fn keep_screenshot_on_failure<T>(
     }
 }
 
+/// Ends a browser test: keeps a screenshot if it failed, closes the browser and its
+/// driver, and stops the server; the test's outcome.
+async fn shut_down<T>(
+    client: Client,
+    driver: Driver,
+    server: tokio::task::JoinHandle<()>,
+    outcome: Result<T, String>,
+) -> Result<T, String> {
+    let outcome = keep_screenshot_on_failure(&client, outcome).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    outcome
+}
+
 async fn user_with_roles(db: &TestDb, name: &str, roles: &[(i64, Role)]) -> i64 {
     let hash = relabel::auth::hash_password(PASSWORD).unwrap();
     let id = db.store.create_user(name, &hash).await.unwrap();
@@ -313,10 +328,7 @@ async fn logging_in_shows_my_projects_and_the_hydrated_filter_responds() {
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     db.finish().await;
     outcome.unwrap();
 }
@@ -482,10 +494,7 @@ async fn an_annotator_judges_skips_and_revises_with_the_keyboard_alone() {
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     let pairs = outcome.unwrap();
     let (p1, p2, p3, p4) = (pairs[0], pairs[1], pairs[2], pairs[3]);
     let rows = db.store.judgments(&demo).await.unwrap();
@@ -621,10 +630,7 @@ async fn only_a_project_admin_manages_members_from_the_members_page() {
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     let shown = outcome.unwrap();
     let rev = db.store.user_by_name("rev").await.unwrap().unwrap();
     assert!(relabel::auth::verify_password(&shown, &rev.password_hash));
@@ -833,10 +839,7 @@ async fn an_annotator_ranks_by_keyboard_with_a_tie_flag_and_correction_then_by_d
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     outcome.unwrap();
     let rows = db.store.judgments(&demo).await.unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -1100,10 +1103,7 @@ async fn a_reviewer_reads_the_quality_dashboard_decides_a_split_pair_and_an_anno
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     outcome.unwrap();
     let decisions = db.store.decisions(&demo, to_decide).await.unwrap();
     assert_eq!(decisions.len(), 1);
@@ -1299,10 +1299,7 @@ async fn a_guideline_editor_publishes_an_edit_that_the_next_judgment_is_made_und
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     let pair: i64 = outcome.unwrap().parse().unwrap();
     let latest = db
         .store
@@ -1464,10 +1461,7 @@ async fn markup_in_items_cot_and_rationales_is_shown_as_text_everywhere() {
     }
     .await;
 
-    let outcome = keep_screenshot_on_failure(&client, outcome).await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
+    let outcome = shut_down(client, driver, server, outcome).await;
     db.finish().await;
     outcome.unwrap();
 }
