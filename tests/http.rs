@@ -1081,7 +1081,12 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
                 .args(["--header", &format!("Cookie: {cookie}")])
                 .args(["--max-examples", &examples, "--seed", "20261126"])
                 .args(["--workers", "1", "--request-timeout", "60", "--no-color"])
-                .args(["--suppress-health-check", "all"])
+                .args([
+                    "--suppress-health-check",
+                    "all",
+                    "--generation-database",
+                    "none",
+                ])
                 .output()
                 .unwrap();
             let said = String::from_utf8_lossy(&run.stdout);
