@@ -1,0 +1,6 @@
+//! The JSONL import reader on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    relabel_fuzz::read(relabel::import::ImportFormat::Jsonl, data);
+});

@@ -1,0 +1,17 @@
+//! Rule bodies' markdown renderer on arbitrary text: no author's markup reaches the page.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let html = relabel_frontend::markdown::render(text).to_ascii_lowercase();
+    for tag in ["<script", "<img", "<iframe", "<svg", "<object", "<embed", "<style"] {
+        assert!(!html.contains(tag), "{tag} in {html}");
+    }
+    for (at, _) in html.match_indices("href=\"") {
+        let url = &html[at + 6..];
+        let url = &url[..url.find('"').unwrap_or(url.len())];
+        assert!(relabel_frontend::markdown::safe_url(url), "href {url}");
+    }
+});
