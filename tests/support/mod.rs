@@ -129,6 +129,26 @@ pub async fn project(store: &SharedStore, slug: &str) -> Project {
         .expect("create project")
 }
 
+/// A checksum of what a project holds: its counts, and every pair with its query, item,
+/// candidates, gold label, tags, judgments and decision. Equal before and after means a
+/// refused import changed nothing.
+pub async fn project_checksum(store: &SharedStore, project: &Project) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    format!("{:?}", store.stats(project).await.expect("stats")).hash(&mut hasher);
+    let mut after = 0;
+    loop {
+        let page = store
+            .export_page(project, after, 500)
+            .await
+            .expect("a page of pairs");
+        let Some(last) = page.last() else { break };
+        after = last.pair_id;
+        format!("{page:?}").hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 /// Every bad fixture, the line and the field its first error must name.
 pub const BAD_FILES: &[(&str, u64, &str)] = &[
     ("bad-json.jsonl", 2, "line"),
