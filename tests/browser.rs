@@ -1371,7 +1371,7 @@ async fn shows_as_text(client: &Client, css: &str) -> Result<(), String> {
 }
 
 #[tokio::test]
-async fn markup_in_items_cot_and_rationales_is_shown_as_text_everywhere() {
+async fn markup_in_items_cot_rules_and_rationales_is_shown_as_text_everywhere() {
     use relabel::domain::{CotRecord, PairRecord};
     let db = TestDb::sqlite().await;
     let shop = project(&db.store, "shop").await;
@@ -1392,6 +1392,17 @@ async fn markup_in_items_cot_and_rationales_is_shown_as_text_everywhere() {
         .await
         .unwrap();
     let pair_id = db.store.export_page(&shop, 0, 1).await.unwrap()[0].pair_id;
+    // A published rule whose title and markdown body carry it.
+    let rule = relabel::domain::RuleRecord {
+        key: "R-MARKUP-01".into(),
+        title: format!("Markup {HOSTILE}"),
+        body: HOSTILE.into(),
+        capabilities: vec![],
+        dimension: None,
+        examples: vec![],
+    };
+    db.store.save_draft(&shop, &[rule], None).await.unwrap();
+    db.store.publish_draft(&shop, "markup", None).await.unwrap();
     // An earlier annotator's rationale carries the markup too.
     let writer = user_with_roles(&db, "writer", &[(shop.id, Role::Annotator)]).await;
     let input = relabel::queue::JudgmentInput {
@@ -1424,6 +1435,8 @@ async fn markup_in_items_cot_and_rationales_is_shown_as_text_everywhere() {
         // Past hydration too: markup the browser's own render made would show now.
         tokio::time::sleep(Duration::from_secs(1)).await;
         for css in [
+            r#"li[data-rule="R-MARKUP-01"] strong"#,
+            r#"li[data-rule="R-MARKUP-01"] .rule-body"#,
             "#pair-query",
             ".item-title",
             ".attributes td",
