@@ -389,7 +389,6 @@ async fn annotator(i: u32, mut servers: Servers, plan: std::sync::Arc<Plan>) -> 
     let mut n = 0u64;
     while Instant::now() < deadline {
         let cycle = Instant::now();
-        let t = Instant::now();
         let next = servers
             .call(
                 "POST",
@@ -399,7 +398,7 @@ async fn annotator(i: u32, mut servers: Servers, plan: std::sync::Arc<Plan>) -> 
                 &mut tally.failovers,
             )
             .await;
-        tally.next.push(t.elapsed());
+        tally.next.push(cycle.elapsed());
         let next = match next {
             Ok(a) if a.status == StatusCode::OK => a.body,
             Ok(a) if a.status == StatusCode::NO_CONTENT => {

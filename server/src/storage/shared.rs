@@ -60,6 +60,11 @@ macro_rules! impl_store {
         };
 
         const USER_COLUMNS: &str = "id, name, password_hash, disabled, password_changed_at";
+        /// Complete pairs among the rows of `pairs p` joined to their `projects pr`: all k
+        /// judgments in, or a reviewer's decision (the dashboard's queue depth and
+        /// `/metrics` count the same way).
+        const COMPLETE_PAIRS: &str = "SUM(CASE WHEN p.judgment_count >= pr.overlap_k \
+             OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id) THEN 1 ELSE 0 END)";
         const PROJECT_COLUMNS: &str =
             "id, slug, name, scale, scale_labels, overlap_k, task, gold_rate, lease_seconds, reveal_models, \
              retrain_every, scorer_strategy, gold_window, gold_min_accuracy, pause_flagged, review_alpha";
@@ -1695,19 +1700,16 @@ macro_rules! impl_store {
             }
 
             async fn queue_depth(&self, project: &Project) -> Result<Vec<(String, i64, i64)>, StoreError> {
-                Ok(sqlx::query_as(
-                    "SELECT q.band, \
-                       SUM(CASE WHEN p.judgment_count >= $2 \
-                             OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id) \
-                           THEN 1 ELSE 0 END), \
-                       COUNT(*) \
-                     FROM pairs p JOIN queries q ON q.id = p.query_id WHERE p.project_id = $1 \
-                     GROUP BY q.band ORDER BY q.band",
-                )
-                .bind(project.id)
-                .bind(project.overlap_k)
-                .fetch_all(&self.pool)
-                .await?)
+                let depth = format!(
+                    "SELECT q.band, {COMPLETE_PAIRS}, COUNT(*) \
+                     FROM pairs p JOIN queries q ON q.id = p.query_id \
+                     JOIN projects pr ON pr.id = p.project_id WHERE p.project_id = $1 \
+                     GROUP BY q.band ORDER BY q.band"
+                );
+                Ok(sqlx::query_as(&depth)
+                    .bind(project.id)
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             async fn save_draft(
@@ -2160,18 +2162,13 @@ macro_rules! impl_store {
             }
 
             async fn gauges(&self) -> Result<$crate::storage::Gauges, StoreError> {
-                let queue = sqlx::query_as(
-                    "SELECT pr.slug, q.band, \
-                       SUM(CASE WHEN p.judgment_count >= pr.overlap_k \
-                             OR EXISTS (SELECT 1 FROM adjudications a WHERE a.pair_id = p.id) \
-                           THEN 1 ELSE 0 END), \
-                       COUNT(*) \
+                let depth = format!(
+                    "SELECT pr.slug, q.band, {COMPLETE_PAIRS}, COUNT(*) \
                      FROM pairs p JOIN queries q ON q.id = p.query_id \
                      JOIN projects pr ON pr.id = p.project_id \
-                     GROUP BY pr.slug, q.band ORDER BY pr.slug, q.band",
-                )
-                .fetch_all(&self.pool)
-                .await?;
+                     GROUP BY pr.slug, q.band ORDER BY pr.slug, q.band"
+                );
+                let queue = sqlx::query_as(&depth).fetch_all(&self.pool).await?;
                 let scorer_runs = sqlx::query_as(
                     "SELECT pr.slug, COUNT(r.id), MAX(r.created_at) \
                      FROM projects pr LEFT JOIN scorer_runs r ON r.project_id = pr.id \

@@ -347,9 +347,7 @@ pub async fn log_in(
     let hash = user
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let matches = password_matches(password, hash).await?;
     let user = match user {
         Some(u) if matches && !u.disabled => u,
         _ => {
@@ -357,16 +355,33 @@ pub async fn log_in(
             return Err(AppError::Unauthorized);
         }
     };
-    let fail = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
     // A new id at login: an id planted before login is worth nothing after it.
+    restamp(session).await?;
+    session
+        .insert(SESSION_USER, user.id)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let memberships = state.store.memberships(user.id).await?;
+    Ok(session_info(user.id, user.name, &memberships))
+}
+
+/// Checks a password against a stored hash on a blocking thread (argon2 is slow on
+/// purpose; it must not hold up the async workers).
+async fn password_matches(password: String, hash: String) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Gives the session a new id and a new login time: done at login and at a password
+/// change, after which sessions logged in earlier are refused.
+async fn restamp(session: &Session) -> Result<(), AppError> {
+    let fail = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
     session.cycle_id().await.map_err(fail)?;
-    session.insert(SESSION_USER, user.id).await.map_err(fail)?;
     session
         .insert(SESSION_LOGIN_AT, now_ms())
         .await
-        .map_err(fail)?;
-    let memberships = state.store.memberships(user.id).await?;
-    Ok(session_info(user.id, user.name, &memberships))
+        .map_err(fail)
 }
 
 /// Logs out: the session is deleted and its cookie cleared.
@@ -423,11 +438,7 @@ pub async fn change_password(
         .user_by_id(user.id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let (current, hash) = (body.current_password, stored.password_hash);
-    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    if !matches {
+    if !password_matches(body.current_password, stored.password_hash).await? {
         return Err(AppError::Unprocessable(
             "current_password: does not match".into(),
         ));
@@ -441,12 +452,7 @@ pub async fn change_password(
             crate::auth::PasswordError::Hashing(cause) => AppError::Internal(cause),
         })?;
     state.store.set_password_hash(user.id, &new_hash).await?;
-    let fail = |e: tower_sessions::session::Error| AppError::Internal(e.to_string());
-    session.cycle_id().await.map_err(fail)?;
-    session
-        .insert(SESSION_LOGIN_AT, now_ms())
-        .await
-        .map_err(fail)?;
+    restamp(&session).await?;
     tracing::info!(user = %user.name, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
