@@ -1101,11 +1101,11 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
                 .find(|l| l.contains(" generated, "))
                 .unwrap_or("(no count)")
                 .trim();
-            println!(
+            support::figure(format!(
                 "{} as {who}: schemathesis in {:.0} s: {cases}",
                 db.name,
                 started.elapsed().as_secs_f64()
-            );
+            ));
         }
         drop(server);
         db.finish().await;

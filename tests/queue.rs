@@ -944,11 +944,11 @@ async fn the_queue_follows_its_model_through_random_claims_submits_skips_expiry_
     for db in dbs {
         let started = std::time::Instant::now();
         let ran = model::check(db.store.clone(), cases).await;
-        eprintln!(
+        support::figure(format!(
             "{}: {ran} model cases in {:.1} s",
             db.name,
             started.elapsed().as_secs_f64()
-        );
+        ));
         assert!(ran >= cases, "{}: only {ran} cases ran", db.name);
         db.finish().await;
     }

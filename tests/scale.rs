@@ -211,12 +211,12 @@ async fn a_server_killed_at_random_loses_no_acknowledged_judgment() {
                 .unwrap();
             assert_eq!(verdict, "ok");
         }
-        println!(
+        support::figure(format!(
             "{}: {cycles} crash cycles survived (in {killed_mid_submit} the clients saw the \
              server die mid-run), {} acknowledged judgments, 0 lost",
             db.name,
             acknowledged.len()
-        );
+        ));
         db
     })
     .await;
@@ -295,10 +295,10 @@ async fn leases_held_by_a_killed_servers_clients_come_back_once_they_expire() {
         for (band, complete, total) in db.store.queue_depth(&project).await.unwrap() {
             assert_eq!(complete, total, "{}: band {band}", db.name);
         }
-        println!(
+        support::figure(format!(
             "{}: {stranded} leases stranded by the kill at {at} ms came back",
             db.name
-        );
+        ));
         drop(server);
         db
     })
@@ -423,10 +423,10 @@ async fn an_import_killed_midway_leaves_all_of_it_or_none() {
                 "{}: all of it after a retry",
                 db.name
             );
-            println!(
+            support::figure(format!(
                 "{}: an import of {LINES} lines killed at {at} ms left nothing; the retry stored all",
                 db.name
-            );
+            ));
             db
         }
     })
@@ -499,6 +499,16 @@ async fn a_login_flood_is_refused_with_429_while_other_annotators_keep_submittin
     println!("quiet: {quiet}\nduring the flood: {busy}\nflood answers: {answers:?}");
     let attempts: u32 = answers.values().sum();
     let limited = answers.get(&429).copied().unwrap_or(0);
+    support::figure(format!(
+        "{}: login flood of {attempts} guesses in {} s, {limited} answered 429; submits p50 \
+         {:.1} ms, p99 {:.1} ms (without the flood {:.1} ms, {:.1} ms)",
+        db.name,
+        args.seconds,
+        busy.submit.p50_ms,
+        busy.submit.p99_ms,
+        quiet.submit.p50_ms,
+        quiet.submit.p99_ms
+    ));
     // Past the address's limit (30 a minute) every guess is refused before any password
     // is checked.
     assert!(limited + 30 >= attempts, "{answers:?}");

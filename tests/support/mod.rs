@@ -99,6 +99,23 @@ pub async fn within_limit<T>(what: &str, fut: impl Future<Output = T>) -> T {
     }
 }
 
+/// Prints a figure that docs/RELIABILITY.md quotes (crash cycles survived, model cases,
+/// requests fuzzed). Test output is captured unless a test fails, so when
+/// `RELABEL_FIGURES` names a file the line is appended there too; `scripts/dev test`
+/// prints that file when the suite passes, and CI's log carries the figures.
+pub fn figure(line: impl std::fmt::Display) {
+    println!("{line}");
+    if let Some(path) = std::env::var_os("RELABEL_FIGURES") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("RELABEL_FIGURES {}: {e}", path.display()));
+        writeln!(file, "{line}").unwrap();
+    }
+}
+
 /// Runs `test` on a fresh SQLite database, then on a fresh PostgreSQL one when configured.
 pub async fn each_backend<F, Fut>(test: F)
 where
