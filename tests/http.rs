@@ -1072,7 +1072,9 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
         for who in ["ana", "boss"] {
             let cookie = server.log_in(who, PASSWORD);
             let started = std::time::Instant::now();
+            // In the temporary folder, where schemathesis keeps its crash cache too.
             let run = std::process::Command::new(&st)
+                .current_dir(dir.path())
                 .arg("--config-file")
                 .arg(&config)
                 .args(["run", &format!("{}/api/v1/openapi.json", server.url())])
