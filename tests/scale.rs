@@ -135,8 +135,8 @@ fn crash_cycles() -> usize {
         .unwrap_or(25)
 }
 
-/// A project `crash` (k = 2) of `n` judge-only pairs.
-async fn crash_project(db: &TestDb, n: usize) {
+/// A project `crash` (k = 2) of `n` judge-only pairs; the project as created.
+async fn crash_project(db: &TestDb, n: usize) -> relabel::domain::Project {
     use relabel::domain::{NewProject, PairRecord, ScalePreset, TaskKind};
     let project = db
         .store
@@ -162,6 +162,7 @@ async fn crash_project(db: &TestDb, n: usize) {
     relabel::import::import_records(db.store.as_ref(), &project, &records, "crash test")
         .await
         .unwrap();
+    project
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,12 +246,12 @@ async fn sql(db: &TestDb, query: &str) -> i64 {
 async fn leases_held_by_a_killed_servers_clients_come_back_once_they_expire() {
     support::each_backend(|db: TestDb| async move {
         use rand::Rng;
-        crash_project(&db, 60).await;
+        let project = crash_project(&db, 60).await;
         // The shortest lease a project allows, waited out for real below.
-        let project = db.store.project("crash").await.unwrap().unwrap();
         let mut settings = relabel::domain::ProjectSettings::of(&project);
         settings.lease_seconds = 60;
-        db.store
+        let project = db
+            .store
             .update_project_settings(&project, &settings, None)
             .await
             .unwrap();
@@ -290,7 +291,6 @@ async fn leases_held_by_a_killed_servers_clients_come_back_once_they_expire() {
         assert!(report.invariants.ok, "{}: {report}", db.name);
         assert_eq!(report.queue_emptied, 10, "{}: {report}", db.name);
         // Every pair got its k judgments: none stayed blocked by a dead client's lease.
-        let project = db.store.project("crash").await.unwrap().unwrap();
         for (band, complete, total) in db.store.queue_depth(&project).await.unwrap() {
             assert_eq!(complete, total, "{}: band {band}", db.name);
         }
@@ -360,8 +360,7 @@ async fn an_import_killed_midway_leaves_all_of_it_or_none() {
         let file = file.clone();
         async move {
             use rand::Rng;
-            crash_project(&db, 10).await;
-            let project = db.store.project("crash").await.unwrap().unwrap();
+            let project = crash_project(&db, 10).await;
             let before = db.store.stats(&project).await.unwrap();
             let checksum = support::project_checksum(&db.store, &project).await;
             let mark = log_mark(&db).await;

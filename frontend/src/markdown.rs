@@ -13,8 +13,9 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 /// Whether a link target may be followed: no scheme (relative), or http, https, mailto.
 /// No rule needs a control character in a link, and browsers treat them in ways that
 /// differ (tabs and newlines inside a scheme are ignored, DEL is percent-encoded), so a
-/// target holding one is not followed at all. Schemes are case-insensitive and spaces
-/// around them are ignored, so those are normalized before looking.
+/// target holding one is not followed at all. Schemes are case-insensitive and browsers
+/// ignore spaces around them, so the target is lowercased and its whitespace dropped
+/// before looking.
 pub fn safe_url(url: &str) -> bool {
     if url.chars().any(char::is_control) {
         return false;
