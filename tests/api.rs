@@ -169,8 +169,9 @@ async fn an_annotator_logs_in_takes_judges_replays_skips_revises_and_logs_out() 
             Some(json!({ "pair_id": pair_id, "label": "L9", "idempotency_key": "ana-x" })),
         )
         .await;
-        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-        assert!(bad.json["error"]["message"].as_str().unwrap().contains("L9"));
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let message = bad.json["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("label: \"L9\""), "{message}");
 
         let revise = send(
             &state,

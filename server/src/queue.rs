@@ -18,6 +18,11 @@ pub struct Claim {
     pub lease_id: i64,
     /// When the lease ends (epoch ms); after that the pair may go to someone else.
     pub expires_at: i64,
+    /// The id of the guideline version the pair is shown under (the latest published);
+    /// the judgment is stamped with it. `None`: the project has no published guideline.
+    pub guideline_version_id: Option<i64>,
+    /// That version's number.
+    pub guideline_version: Option<i64>,
 }
 
 /// Whether a cited rule decided the label by applying or by being violated.
@@ -54,7 +59,8 @@ pub struct JudgmentInput {
     pub rationale: Option<String>,
     /// Time spent, in milliseconds.
     pub duration_ms: Option<i64>,
-    /// The guideline version shown while judging.
+    /// The guideline version the client says it showed. The server stamps the version
+    /// the pair was served under whatever this says; a different one is refused.
     pub guideline_version_id: Option<i64>,
     /// A key the client makes once per judgment; sending it again changes nothing.
     pub idempotency_key: String,
@@ -116,7 +122,12 @@ pub enum QueueError {
     /// The idempotency key was used for a different judgment.
     #[error("this idempotency key was used for another judgment")]
     KeyReused,
-    /// The input is malformed; the message says how.
+    /// The client names another guideline version than the one the pair was served
+    /// under (HTTP 409).
+    #[error("{0}")]
+    VersionMismatch(String),
+    /// A field's value is out of bounds; the message names the field first (HTTP 422,
+    /// like every other validation failure of a judgment).
     #[error("{0}")]
     Invalid(String),
     /// Well-formed, but does not fit the pair, its task or the guideline (HTTP 422).
@@ -146,7 +157,7 @@ pub fn validate_judgment(project: &Project, input: &JudgmentInput) -> Result<(),
         && !project.has_label(label)
     {
         return Err(QueueError::Invalid(format!(
-            "label {:?} is not on the project's scale ({})",
+            "label: {:?} is not on the project's scale ({})",
             label,
             project.scale_labels.join(", ")
         )));
@@ -154,11 +165,11 @@ pub fn validate_judgment(project: &Project, input: &JudgmentInput) -> Result<(),
     let key = input.idempotency_key.trim();
     if key.is_empty() || key.len() > 128 {
         return Err(QueueError::Invalid(
-            "idempotency_key must be 1-128 characters".into(),
+            "idempotency_key: must be 1-128 characters".into(),
         ));
     }
     if input.duration_ms.is_some_and(|d| d < 0) {
-        return Err(QueueError::Invalid("duration_ms must be 0 or more".into()));
+        return Err(QueueError::Invalid("duration_ms: must be 0 or more".into()));
     }
     if input
         .rationale
@@ -166,19 +177,20 @@ pub fn validate_judgment(project: &Project, input: &JudgmentInput) -> Result<(),
         .is_some_and(|r| r.chars().count() > 10_000)
     {
         return Err(QueueError::Invalid(
-            "rationale must be at most 10,000 characters".into(),
+            "rationale: must be at most 10,000 characters".into(),
         ));
     }
     if input.rules.len() > 50 {
-        return Err(QueueError::Invalid("at most 50 rules may be cited".into()));
+        return Err(QueueError::Invalid("rules: at most 50 may be cited".into()));
     }
-    if let Some(rule) = input
+    if let Some((i, rule)) = input
         .rules
         .iter()
-        .find(|r| r.id.trim().is_empty() || r.id.len() > 64)
+        .enumerate()
+        .find(|(_, r)| r.id.trim().is_empty() || r.id.len() > 64)
     {
         return Err(QueueError::Invalid(format!(
-            "rule id {:?} must be 1-64 characters",
+            "rules[{i}].id: {:?} must be 1-64 characters",
             rule.id
         )));
     }
@@ -228,16 +240,34 @@ pub async fn submit(
         return Err(QueueError::NotFound);
     };
     check_task(pair.task, input)?;
-    // Rules are checked against the version shown, or the latest when none is named
-    // (a project without a guideline has nothing to check them against).
-    let guideline = store
-        .guideline_rule_ids(project, input.guideline_version_id)
+    // The server stamps the version the pair was served under (kept with the lease),
+    // whatever the client sends; a client that names another one is told so.
+    let served = store
+        .served_guideline_version(project, input.pair_id, user_id)
         .await?;
-    if input.guideline_version_id.is_some() && guideline.is_none() {
-        return Err(QueueError::Unprocessable(
-            "guideline_version_id: not a published guideline version of this project".into(),
-        ));
+    if let Some(sent) = input.guideline_version_id
+        && Some(sent) != served
+    {
+        return Err(QueueError::VersionMismatch(match served {
+            Some(id) => format!(
+                "guideline_version_id: this pair was served under guideline version id {id}, \
+                 not {sent}; judge it under that version, or take it again with next"
+            ),
+            None => format!(
+                "guideline_version_id: this pair was served with no published guideline, \
+                 not under version id {sent}; take it again with next"
+            ),
+        }));
     }
+    let mut stamped = input.clone();
+    stamped.guideline_version_id = served;
+    let input = &stamped;
+    // Rules are checked against the version stamped (a project without a guideline has
+    // nothing to check them against).
+    let guideline = match served {
+        Some(id) => store.guideline_rule_ids(project, Some(id)).await?,
+        None => None,
+    };
     if let Some(rule_ids) = &guideline
         && let Some(rule) = input.rules.iter().find(|r| !rule_ids.contains(&r.id))
     {
@@ -324,7 +354,7 @@ pub async fn skip(
 ) -> Result<(), QueueError> {
     if reason.is_some_and(|r| r.chars().count() > 1_000) {
         return Err(QueueError::Invalid(
-            "reason must be at most 1,000 characters".into(),
+            "reason: must be at most 1,000 characters".into(),
         ));
     }
     store

@@ -88,6 +88,10 @@ pub struct ProjectStats {
     pub judgments: i64,
     /// Pairs with a gold answer.
     pub gold_pairs: i64,
+    /// Judgments that name no guideline version: made before the server stamped them,
+    /// or while the project had no published guideline. `--guideline-version` never
+    /// matches them.
+    pub unversioned_judgments: i64,
     /// The same counts per frequency band (head, torso, tail; all three always present).
     pub bands: BTreeMap<String, BandStats>,
 }
@@ -245,6 +249,15 @@ pub trait Store: Send + Sync {
         project: &Project,
         pair_id: i64,
     ) -> Result<Option<crate::queue::PairForJudging>, StoreError>;
+    /// The id of the guideline version a judgment of `pair_id` by `user_id` is stamped
+    /// with: the one its lease was handed out under, else (no lease: a revision, or a
+    /// submit without `next`) the latest published; `None` when there is none.
+    async fn served_guideline_version(
+        &self,
+        project: &Project,
+        pair_id: i64,
+        user_id: i64,
+    ) -> Result<Option<i64>, StoreError>;
     /// The rule ids of a published guideline version of the project (`None`: the latest);
     /// `None` when there is no such version.
     async fn guideline_rule_ids(

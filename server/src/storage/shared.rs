@@ -10,6 +10,12 @@
 /// Most bind parameters one statement may carry (SQLite's limit is 32766, PostgreSQL's 65535).
 pub(crate) const MAX_BIND_PARAMS: usize = 30_000;
 
+/// The id and number of a project's latest published guideline version (bind: project id).
+pub(crate) const LATEST_PUBLISHED_VERSION: &str = "SELECT v.id, v.number FROM guideline_versions v \
+     JOIN guidelines g ON g.id = v.guideline_id \
+     WHERE g.project_id = $1 AND v.published_at IS NOT NULL \
+     ORDER BY v.number DESC LIMIT 1";
+
 /// Rows per multi-row INSERT for a table with `columns` columns.
 pub(crate) fn rows_per_statement(columns: usize) -> usize {
     (MAX_BIND_PARAMS / columns).max(1)
@@ -441,6 +447,13 @@ macro_rules! impl_store {
                         id,
                     )
                     .await?,
+                    unversioned_judgments: count(
+                        pool,
+                        "SELECT COUNT(*) FROM judgments j JOIN pairs p ON p.id = j.pair_id \
+                         WHERE p.project_id = $1 AND j.guideline_version_id IS NULL",
+                        id,
+                    )
+                    .await?,
                     bands,
                 })
             }
@@ -643,7 +656,23 @@ macro_rules! impl_store {
                 now: i64,
             ) -> Result<Option<Claim>, QueueError> {
                 let mut tx = self.begin_write().await?;
-                // A reload or a second tab gets the pair already in hand.
+                // The guideline version the pair is shown under: the latest published one.
+                let version: Option<(i64, i64)> = sqlx::query_as(
+                    $crate::storage::shared::LATEST_PUBLISHED_VERSION,
+                )
+                .bind(project.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (version_id, version_number) = version.unzip();
+                let claim = |pair_id, lease_id, expires_at| Claim {
+                    pair_id,
+                    lease_id,
+                    expires_at,
+                    guideline_version_id: version_id,
+                    guideline_version: version_number,
+                };
+                // A reload or a second tab gets the pair already in hand, shown again under
+                // the current version, which the lease now records.
                 let held: Option<(i64, i64, i64)> = sqlx::query_as(
                     "SELECT l.id, l.pair_id, l.expires_at FROM leases l \
                      JOIN pairs p ON p.id = l.pair_id \
@@ -656,8 +685,13 @@ macro_rules! impl_store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some((lease_id, pair_id, expires_at)) = held {
+                    sqlx::query("UPDATE leases SET guideline_version_id = $1 WHERE id = $2")
+                        .bind(version_id)
+                        .bind(lease_id)
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
-                    return Ok(Some(Claim { pair_id, lease_id, expires_at }));
+                    return Ok(Some(claim(pair_id, lease_id, expires_at)));
                 }
                 let mut passed_over: Vec<i64> = Vec::new();
                 for gold in [prefer_gold, !prefer_gold] {
@@ -705,20 +739,23 @@ macro_rules! impl_store {
                         }
                         let expires_at = now.saturating_add(lease_ms);
                         let lease_id: i64 = sqlx::query_scalar(
-                            "INSERT INTO leases (pair_id, user_id, created_at, expires_at) \
-                             VALUES ($1, $2, $3, $4) \
+                            "INSERT INTO leases (pair_id, user_id, created_at, expires_at, \
+                               guideline_version_id) \
+                             VALUES ($1, $2, $3, $4, $5) \
                              ON CONFLICT (pair_id, user_id) DO UPDATE \
-                             SET created_at = excluded.created_at, expires_at = excluded.expires_at \
+                             SET created_at = excluded.created_at, expires_at = excluded.expires_at, \
+                               guideline_version_id = excluded.guideline_version_id \
                              RETURNING id",
                         )
                         .bind(pair_id)
                         .bind(user_id)
                         .bind(now)
                         .bind(expires_at)
+                        .bind(version_id)
                         .fetch_one(&mut *tx)
                         .await?;
                         tx.commit().await?;
-                        return Ok(Some(Claim { pair_id, lease_id, expires_at }));
+                        return Ok(Some(claim(pair_id, lease_id, expires_at)));
                     }
                 }
                 tx.commit().await?;
@@ -1048,7 +1085,7 @@ macro_rules! impl_store {
                 // Each annotator's current judgment: their latest revision.
                 let judgments = sqlx::query(&format!(
                     "SELECT j.id, j.pair_id, j.user_id, j.label, j.ranking, j.first_wrong_steps, \
-                       j.corrected_cot, v.number AS version, j.created_at \
+                       j.corrected_cot, j.rules_cited, v.number AS version, j.created_at \
                      FROM judgments j JOIN pairs p ON p.id = j.pair_id \
                      LEFT JOIN guideline_versions v ON v.id = j.guideline_version_id \
                      WHERE {} AND j.revision = (SELECT MAX(j2.revision) FROM judgments j2 \
@@ -1083,6 +1120,11 @@ macro_rules! impl_store {
                             .transpose()
                             .map_err(|e| corrupt("judgments.corrected_cot", e))?,
                         guideline_version: row.try_get("version")?,
+                        rules: parse_opt("rules_cited")?
+                            .map(serde_json::from_value)
+                            .transpose()
+                            .map_err(|e| corrupt("judgments.rules_cited", e))?
+                            .unwrap_or_default(),
                         created_at: row.try_get("created_at")?,
                     };
                     if let Some(&i) = index.get(&pair_id) {
@@ -1185,6 +1227,31 @@ macro_rules! impl_store {
                 Ok(Some(PairForJudging { task, candidates }))
             }
 
+            async fn served_guideline_version(
+                &self,
+                project: &Project,
+                pair_id: i64,
+                user_id: i64,
+            ) -> Result<Option<i64>, StoreError> {
+                let lease: Option<Option<i64>> = sqlx::query_scalar(
+                    "SELECT l.guideline_version_id FROM leases l JOIN pairs p ON p.id = l.pair_id \
+                     WHERE l.pair_id = $1 AND l.user_id = $2 AND p.project_id = $3",
+                )
+                .bind(pair_id)
+                .bind(user_id)
+                .bind(project.id)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(version) = lease {
+                    return Ok(version);
+                }
+                let latest: Option<(i64, i64)> = sqlx::query_as($crate::storage::shared::LATEST_PUBLISHED_VERSION)
+                    .bind(project.id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(latest.map(|(id, _)| id))
+            }
+
             async fn guideline_rule_ids(
                 &self,
                 project: &Project,
@@ -1248,10 +1315,7 @@ macro_rules! impl_store {
                 project: &Project,
             ) -> Result<Option<(i64, i64, Vec<RuleRecord>)>, StoreError> {
                 let version: Option<(i64, i64)> = sqlx::query_as(
-                    "SELECT v.id, v.number FROM guideline_versions v \
-                     JOIN guidelines g ON g.id = v.guideline_id \
-                     WHERE g.project_id = $1 AND v.published_at IS NOT NULL \
-                     ORDER BY v.number DESC LIMIT 1",
+                    $crate::storage::shared::LATEST_PUBLISHED_VERSION,
                 )
                 .bind(project.id)
                 .fetch_optional(&self.pool)

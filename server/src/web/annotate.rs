@@ -21,6 +21,12 @@ pub struct NextPair {
     pub lease_id: i64,
     /// When the lease ends (Unix epoch milliseconds).
     pub expires_at: i64,
+    /// The number of the guideline version the pair is shown under (the latest
+    /// published); the judgment is stamped with it. Null without a published guideline.
+    pub guideline_version: Option<i64>,
+    /// That version's id: a submit may quote it as `guideline_version_id`, and one that
+    /// quotes another is refused with 409.
+    pub guideline_version_id: Option<i64>,
     /// The pair.
     pub pair: PairView,
 }
@@ -43,7 +49,8 @@ pub struct SubmitRequest {
     pub rationale: Option<String>,
     /// Time spent, in milliseconds.
     pub duration_ms: Option<i64>,
-    /// The guideline version shown.
+    /// The guideline version shown, as `next` named it. Optional: the server stamps the
+    /// version the pair was served under; naming another one is refused (409).
     pub guideline_version_id: Option<i64>,
     /// Made by the client once per judgment; resending it stores nothing new.
     pub idempotency_key: String,
@@ -112,6 +119,8 @@ pub async fn next(
     Ok(Json(NextPair {
         lease_id: claim.lease_id,
         expires_at: claim.expires_at,
+        guideline_version: claim.guideline_version,
+        guideline_version_id: claim.guideline_version_id,
         pair,
     })
     .into_response())
@@ -125,9 +134,10 @@ pub async fn next(
     request_body = SubmitRequest,
     responses(
         (status = 200, description = "Stored (or replayed)", body = SubmitResponse),
-        (status = 400, description = "Malformed judgment"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 422, description = "A field out of bounds or not fitting the pair; the message names the field first"),
         (status = 403, description = "Not an annotator of this project"),
-        (status = 409, description = "Judged already, lease expired, or key reused")
+        (status = 409, description = "Judged already, lease expired, key reused, or another guideline version than the pair was served under")
     )
 )]
 pub async fn submit(
@@ -166,7 +176,8 @@ pub async fn submit(
     responses(
         (status = 204, description = "Skipped"),
         (status = 403, description = "Not an annotator of this project"),
-        (status = 409, description = "Judged already")
+        (status = 409, description = "Judged already"),
+        (status = 422, description = "The reason is too long")
     )
 )]
 pub async fn skip(

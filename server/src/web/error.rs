@@ -73,8 +73,7 @@ impl From<crate::queue::QueueError> for AppError {
         use crate::queue::QueueError as Q;
         match err {
             Q::NotFound => Self::NotFound,
-            Q::Invalid(message) => Self::BadRequest(message),
-            Q::Unprocessable(message) => Self::Unprocessable(message),
+            Q::Invalid(message) | Q::Unprocessable(message) => Self::Unprocessable(message),
             Q::Store(e) => e.into(),
             Q::Paused => Self::Forbidden(Q::Paused.to_string()),
             conflict => Self::Conflict(conflict.to_string()),
