@@ -166,6 +166,7 @@ pub fn RankPanel(
     #[prop(into)] rules: Signal<Vec<RuleView>>,
 ) -> impl IntoView {
     let count = cot.len();
+    let same_text = same_text_as(&cot);
     let cot = StoredValue::new(cot);
     // Re-render the editor only when it opens or closes, never while typing in it.
     let editing = Memo::new(move |_| state.correction.with(Option::is_some));
@@ -196,11 +197,12 @@ pub fn RankPanel(
                                         .find(|x| usize::try_from(x.position).ok() == Some(c))
                                         .cloned()
                                 });
+                            let same_as = same_text.get(c).copied().flatten();
                             let (steps, reached, model) = candidate
-                                .map(|x| (x.steps, x.label.unwrap_or_else(|| "no label".into()), x.model))
+                                .map(|x| (shown_steps(&x), x.label.unwrap_or_else(|| "no label".into()), x.model))
                                 .unwrap_or_default();
                             view! {
-                                <CandidateCard place c tied steps reached model state rules />
+                                <CandidateCard place c tied steps reached model same_as state rules />
                             }
                         })
                         .collect_view()
@@ -251,6 +253,48 @@ pub fn RankPanel(
     }
 }
 
+/// A candidate's steps as shown: its steps, or its whole text as one step when it was
+/// imported with text alone.
+fn shown_steps(candidate: &CotView) -> Vec<String> {
+    if candidate.steps.is_empty() && !candidate.text.trim().is_empty() {
+        vec![candidate.text.trim().to_owned()]
+    } else {
+        candidate.steps.clone()
+    }
+}
+
+/// For each candidate by position, the first earlier candidate with the same text
+/// (whitespace runs read as one space), as the exports compare them: no export makes a
+/// preference between two such candidates, so the card says so.
+pub fn same_text_as(cot: &[CotView]) -> Vec<Option<usize>> {
+    let mut by_position: Vec<&CotView> = cot.iter().collect();
+    by_position.sort_by_key(|c| c.position);
+    let texts: Vec<String> = by_position
+        .iter()
+        .map(|c| {
+            shown_steps(c)
+                .join("\n")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let mut same = vec![None; by_position.len()];
+    for (j, text) in texts.iter().enumerate() {
+        if text.is_empty() {
+            continue;
+        }
+        let earlier = texts[..j].iter().position(|t| t == text);
+        if let (Some(i), Ok(slot)) = (earlier, usize::try_from(by_position[j].position))
+            && let (Some(cell), Ok(first)) =
+                (same.get_mut(slot), usize::try_from(by_position[i].position))
+        {
+            *cell = Some(first);
+        }
+    }
+    same
+}
+
 /// One candidate: its place, steps (click one to flag it), label, and its flag's rule.
 #[component]
 fn CandidateCard(
@@ -260,6 +304,7 @@ fn CandidateCard(
     steps: Vec<String>,
     reached: String,
     model: Option<String>,
+    same_as: Option<usize>,
     state: RankState,
     rules: Signal<Vec<RuleView>>,
 ) -> impl IntoView {
@@ -298,6 +343,17 @@ fn CandidateCard(
                 <strong>{format!("Candidate {}", c + 1)}</strong>
                 <span class="reached">{format!("→ {reached}")}</span>
                 {model.map(|m| view! { <span class="model">{format!("({m})")}</span> })}
+                {same_as
+                    .map(|i| {
+                        view! {
+                            <span
+                                class="same-text"
+                                title="No export makes a preference between candidates with the same text"
+                            >
+                                {format!("same text as candidate {}", i + 1)}
+                            </span>
+                        }
+                    })}
             </div>
             <ol class="steps">
                 {steps
@@ -360,5 +416,41 @@ fn CandidateCard(
                     })
             }}
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cot(position: i64, steps: &[&str], text: &str) -> CotView {
+        CotView {
+            position,
+            model: None,
+            steps: steps.iter().map(|s| (*s).to_owned()).collect(),
+            text: text.to_owned(),
+            label: None,
+        }
+    }
+
+    #[test]
+    fn candidates_with_the_same_text_point_at_the_first_of_them() {
+        let all = [
+            cot(0, &["a", "b"], ""),
+            cot(1, &["c"], ""),
+            cot(2, &["a ", " b"], ""),
+            cot(3, &[], "c"),
+        ];
+        assert_eq!(same_text_as(&all), [None, None, Some(0), Some(1)]);
+        assert_eq!(
+            same_text_as(&[cot(0, &[], ""), cot(1, &[], "")]),
+            [None, None]
+        );
+    }
+
+    #[test]
+    fn a_candidate_with_text_alone_shows_it_as_one_step() {
+        assert_eq!(shown_steps(&cot(0, &[], " all of it ")), ["all of it"]);
+        assert_eq!(shown_steps(&cot(0, &["one"], "ignored")), ["one"]);
     }
 }

@@ -182,23 +182,31 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub format: crate::export::ExportFormat,
     /// The file to write, `-` for standard output; with --split-files, a folder that
-    /// receives train.jsonl and test.jsonl (.csv for labels).
+    /// receives data/train.jsonl, data/test.jsonl (.csv for labels) and a dataset card,
+    /// README.md, laid out as `huggingface-cli upload` and `datasets.load_dataset`
+    /// take a folder.
     #[arg(long)]
     pub out: PathBuf,
     /// TRL dataset style (sft and preference-pairs); default conversational for sft,
     /// standard for preference-pairs.
     #[arg(long, value_enum)]
     pub style: Option<crate::export::Style>,
-    /// Hold out a share of queries as a test split, e.g. `test=0.1`; a query is wholly
-    /// in one split. Records get a `split` field unless --split-files is given.
+    /// Hold out a share of queries as a test split, e.g. `test=0.1` (a bare `0.1`
+    /// means the same); a query is wholly in one split, and when two or more queries
+    /// have records each split gets at least one. Records get a `split` field unless
+    /// --split-files is given.
     #[arg(long, value_parser = parse_split)]
     pub split: Option<f64>,
     /// Seed of the split (the same seed splits the same way).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write train and test records to two files in the --out folder.
+    /// Write train and test records to two files in the --out folder, with a dataset
+    /// card (README.md) beside them.
     #[arg(long)]
     pub split_files: bool,
+    /// The licence id the dataset card names (with --split-files), e.g. cc-by-4.0.
+    #[arg(long, default_value = "other")]
+    pub license: String,
     /// Which preference pairs: every pair of places, adjacent places only, or the best
     /// against the rest.
     #[arg(long, value_enum, default_value_t = crate::export::PairSelection::All)]
@@ -221,13 +229,14 @@ pub struct ExportArgs {
     pub since: Option<i64>,
 }
 
-/// Parses `test=0.1` (or `0.1`).
+/// Parses `test=0.1`, or a bare `0.1` meaning the same (docs/formats.md).
 fn parse_split(text: &str) -> Result<f64, String> {
     let share = text.strip_prefix("test=").unwrap_or(text);
     match share.parse::<f64>() {
-        Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+        Ok(s) if s > 0.0 && s < 1.0 => Ok(s),
         _ => Err(format!(
-            "{text:?}: expected test=SHARE with SHARE between 0 and 1, e.g. test=0.1"
+            "{text:?}: expected test=SHARE with SHARE more than 0 and less than 1, e.g. \
+             test=0.1 (the test split is the only one named; train is the rest)"
         )),
     }
 }
@@ -666,6 +675,32 @@ async fn serve(store: &SharedStore, args: &ServeArgs) -> anyhow::Result<()> {
     web::serve(state, args.addr).await
 }
 
+/// The command line as the user could type it again (for the dataset card): the
+/// program as `relabel`, arguments quoted where a shell would need it, and no
+/// `--database-url` (it may hold a password).
+fn command_line() -> String {
+    let quote = |a: String| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_=./:,@+".contains(c))
+        {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let mut words = vec!["relabel".to_owned()];
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--database-url" {
+            args.next();
+        } else if !arg.starts_with("--database-url=") {
+            words.push(quote(arg));
+        }
+    }
+    words.join(" ")
+}
+
 async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
     use crate::export::{ExportOptions, Output};
     use std::io::{BufWriter, Write};
@@ -693,25 +728,51 @@ async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write in {}", dir.display()))?;
         Ok((file, path.to_owned()))
     };
+    if args.split_files && args.split.is_none() {
+        anyhow::bail!("--split-files needs --split test=SHARE");
+    }
+    if args.split_files && !crate::export::card::valid_license(&args.license) {
+        anyhow::bail!(
+            "--license {:?}: a licence id such as cc-by-4.0 or other (letters, digits, - . _ +)",
+            args.license
+        );
+    }
+    let prepared = crate::export::prepare(store.as_ref(), &project, &options).await?;
     let summary = if args.split_files {
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create the folder {}", args.out.display()))?;
+        let data = args.out.join("data");
+        std::fs::create_dir_all(&data)
+            .with_context(|| format!("cannot create the folder {}", data.display()))?;
         let extension = if args.format == crate::export::ExportFormat::Labels {
             "csv"
         } else {
             "jsonl"
         };
-        let (train, train_path) = create(&args.out.join(format!("train.{extension}")))?;
-        let (test, test_path) = create(&args.out.join(format!("test.{extension}")))?;
+        let (train, train_path) = create(&data.join(format!("train.{extension}")))?;
+        let (test, test_path) = create(&data.join(format!("test.{extension}")))?;
         let (mut train_w, mut test_w) = (BufWriter::new(train), BufWriter::new(test));
-        let summary = crate::export::export(
+        let summary = crate::export::write(
             store.as_ref(),
-            &project,
-            &options,
+            &prepared,
             Output::Split(&mut train_w, &mut test_w),
         )
         .await?;
-        for (writer, path) in [(train_w, train_path), (test_w, test_path)] {
+        let (card, card_path) = create(&args.out.join("README.md"))?;
+        let mut card_w = BufWriter::new(card);
+        card_w.write_all(
+            crate::export::card::dataset_card(
+                &prepared,
+                &summary,
+                &command_line(),
+                &args.license,
+                extension,
+            )
+            .as_bytes(),
+        )?;
+        for (writer, path) in [
+            (train_w, train_path),
+            (test_w, test_path),
+            (card_w, card_path),
+        ] {
             writer
                 .into_inner()
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?
@@ -722,16 +783,14 @@ async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
     } else if args.out.as_os_str() == "-" {
         let mut out = BufWriter::new(std::io::stdout());
         let summary =
-            crate::export::export(store.as_ref(), &project, &options, Output::One(&mut out))
-                .await?;
+            crate::export::write(store.as_ref(), &prepared, Output::One(&mut out)).await?;
         out.flush()?;
         summary
     } else {
         let (file, path) = create(&args.out)?;
         let mut out = BufWriter::new(file);
         let summary =
-            crate::export::export(store.as_ref(), &project, &options, Output::One(&mut out))
-                .await?;
+            crate::export::write(store.as_ref(), &prepared, Output::One(&mut out)).await?;
         out.into_inner()
             .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?
             .persist(&path)
@@ -742,8 +801,20 @@ async fn export(store: &SharedStore, args: ExportArgs) -> anyhow::Result<()> {
         "exported {} record(s) ({} in the test split) from {} pair(s) of {}",
         summary.records, summary.test_records, summary.pairs_read, project.slug
     );
+    if options.test_share.is_some() {
+        eprintln!(
+            "  train: {} record(s) of {} query(ies); test: {} record(s) of {} query(ies)",
+            summary.records - summary.test_records,
+            summary.train_queries,
+            summary.test_records,
+            summary.test_queries
+        );
+    }
     for (why, count) in &summary.left_out {
         eprintln!("  left out {count} pair(s): {why}");
+    }
+    for (why, count) in &summary.records_left_out {
+        eprintln!("  left out {count} record(s): {why}");
     }
     Ok(())
 }
@@ -888,6 +959,16 @@ async fn import_pairs(store: &SharedStore, args: ImportPairsArgs) -> anyhow::Res
             c.gold_added
         );
     }
+    // Warnings go to standard error in both modes, so --json output stays one document.
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if report.identical_candidate_lines > report.warnings.len() as u64 {
+        eprintln!(
+            "warning: {} line(s) in all have CoT candidates with the same text",
+            report.identical_candidate_lines
+        );
+    }
     Ok(())
 }
 
@@ -1001,6 +1082,14 @@ async fn stats(store: &SharedStore, args: StatsArgs) -> anyhow::Result<()> {
         "all", stats.queries, stats.pairs, stats.cot_candidates, stats.judgments
     );
     println!("items {}, gold pairs {}", stats.items, stats.gold_pairs);
+    if stats.unversioned_judgments > 0 {
+        println!(
+            "{} judgment(s) name no guideline version (made before the server stamped \
+             versions, or while no guideline was published); `export --guideline-version` \
+             never matches them",
+            stats.unversioned_judgments
+        );
+    }
     let alpha = alpha.map_or_else(|| "undefined".to_owned(), |a| format!("{a:.3}"));
     println!(
         "agreement: Krippendorff's alpha (ordinal) {alpha}; {review_queue} pairs await review"

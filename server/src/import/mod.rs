@@ -113,6 +113,11 @@ pub struct ImportReport {
     pub lines: u64,
     /// Lines repeating an earlier line of the same file exactly (stored once).
     pub duplicate_lines: u64,
+    /// Lines whose pair has two CoT candidates with the same text (imported as they
+    /// are; no export makes a preference between them).
+    pub identical_candidate_lines: u64,
+    /// The first of those, one warning a line: `FILE:LINE: cot[j]: ...`.
+    pub warnings: Vec<LineError>,
     /// What was added.
     pub counts: ImportCounts,
 }
@@ -156,6 +161,8 @@ enum Parsed {
 struct ParseSummary {
     lines: u64,
     duplicate_lines: u64,
+    identical_candidate_lines: u64,
+    warnings: Vec<LineError>,
     bad_lines: u64,
     errors: Vec<LineError>,
     io_error: Option<std::io::Error>,
@@ -413,6 +420,8 @@ async fn read_into(
         file: file_name,
         lines: summary.lines,
         duplicate_lines: summary.duplicate_lines,
+        identical_candidate_lines: summary.identical_candidate_lines,
+        warnings: summary.warnings,
         counts,
     })
 }
@@ -437,6 +446,8 @@ struct ParseRun {
     duplicate_lines: u64,
     bad_lines: u64,
     errors: Vec<LineError>,
+    identical_candidate_lines: u64,
+    warnings: Vec<LineError>,
     /// Query text hash to (line, frequency given there).
     queries: HashMap<u64, (u64, Option<i64>)>,
     /// Item id hash to the item's content.
@@ -467,6 +478,8 @@ impl ParseRun {
             duplicate_lines: 0,
             bad_lines: 0,
             errors: Vec::new(),
+            identical_candidate_lines: 0,
+            warnings: Vec::new(),
             queries: HashMap::new(),
             items: HashMap::new(),
             pairs: HashMap::new(),
@@ -578,10 +591,47 @@ impl ParseRun {
             // The file is rejected already: keep reading for errors, store nothing.
             return;
         }
+        self.warn_identical_candidates(line, &record);
         self.batch.push(record);
         self.batch_lines.push(line);
         if self.batch.len() >= self.options.batch_size {
             self.flush();
+        }
+    }
+
+    /// Warns (once a line) when two of a pair's CoT candidates have the same text, read
+    /// as the exports read it (steps, else the text; whitespace runs as one space).
+    fn warn_identical_candidates(&mut self, line: u64, r: &PairRecord) {
+        let texts: Vec<String> = r
+            .cot
+            .iter()
+            .map(|c| {
+                let body = if c.steps.is_empty() {
+                    c.text.clone()
+                } else {
+                    c.steps.join("\n")
+                };
+                body.split_whitespace().collect::<Vec<_>>().join(" ")
+            })
+            .collect();
+        let same = (1..texts.len()).find_map(|j| {
+            (0..j)
+                .find(|&i| !texts[j].is_empty() && texts[i] == texts[j])
+                .map(|i| (i, j))
+        });
+        if let Some((i, j)) = same {
+            self.identical_candidate_lines += 1;
+            if self.warnings.len() < self.options.max_errors {
+                self.warnings.push(LineError {
+                    file: self.file.clone(),
+                    line,
+                    field: format!("cot[{j}]"),
+                    message: format!(
+                        "has the same text as cot[{i}]; imported, but no export makes a \
+                         preference between the two"
+                    ),
+                });
+            }
         }
     }
 
@@ -706,6 +756,8 @@ impl ParseRun {
         let summary = ParseSummary {
             lines: self.lines,
             duplicate_lines: self.duplicate_lines,
+            identical_candidate_lines: self.identical_candidate_lines,
+            warnings: std::mem::take(&mut self.warnings),
             bad_lines: self.bad_lines,
             errors: std::mem::take(&mut self.errors),
             io_error,

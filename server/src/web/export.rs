@@ -78,6 +78,7 @@ pub(super) fn choice<T: ValueEnum>(field: &str, value: &str) -> Result<T, AppErr
     responses(
         (status = 200, description = "The export file (JSONL, or CSV for labels), streamed"),
         (status = 400, description = "An unknown format or option"),
+        (status = 422, description = "Options that do not fit together, or a split that cannot give train and test a query each"),
         (status = 403, description = "Not an admin of this project")
     )
 )]
@@ -113,12 +114,21 @@ pub async fn download(
     options.capability = text(q.capability);
     options.min_agreement = number("min_agreement", q.min_agreement.as_deref())?;
 
+    // Options that do not fit, and a split that cannot give both sides a query, are
+    // answered with a status before the download starts.
+    let prepared = export::prepare(state.store.as_ref(), &project, &options)
+        .await
+        .map_err(|e| match e {
+            export::ExportError::Invalid(message) => AppError::Unprocessable(message),
+            export::ExportError::Store(e) => e.into(),
+            export::ExportError::Io(e) => AppError::Internal(e.to_string()),
+        })?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let store = state.store.clone();
     let who = user.name.clone();
     tokio::spawn(async move {
         let failed = tx.clone();
-        match export::export(store.as_ref(), &project, &options, Output::Stream(tx)).await {
+        match export::write(store.as_ref(), &prepared, Output::Stream(tx)).await {
             Ok(summary) => tracing::info!(
                 project = %project.slug, by = %who, records = summary.records,
                 left_out = ?summary.left_out, "export downloaded"
