@@ -523,8 +523,10 @@ async fn exports_follow_the_final_label_rule_and_the_trl_field_rules() {
         assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same seed, same bytes");
         assert!(jsonl(&a).iter().all(|r| r["split"] == "train" || r["split"] == "test"));
         let (folder, _) = run("sft", "split", &["--split", "test=0.5", "--seed", "3", "--split-files"]);
-        let total = jsonl(&folder.join("train.jsonl")).len() + jsonl(&folder.join("test.jsonl")).len();
-        assert_eq!(total, 2);
+        let train = jsonl(&folder.join("data/train.jsonl"));
+        let test = jsonl(&folder.join("data/test.jsonl"));
+        assert_eq!((train.len(), test.len()), (1, 1), "two queries: one a split");
+        assert!(folder.join("README.md").exists(), "the dataset card");
 
         // Filters: a band nobody is in leaves nothing; bad options are refused.
         let (none, _) = run("labels", "none.csv", &["--band", "torso", "--min-agreement", "0.5"]);
@@ -589,79 +591,16 @@ async fn export_snapshots_pin_every_format() {
     .await;
 }
 
-/// The Python with `datasets` installed: `RELABEL_PYTHON` (set by .ci/run), else
-/// `python3`; `None` when it cannot import `datasets`.
-fn python_with_datasets() -> Option<String> {
+/// The Python with `datasets` and TRL's data utilities installed: `RELABEL_PYTHON` (set
+/// by scripts/dev test), else `python3`; `None` when it cannot import them.
+fn python_with_trl() -> Option<String> {
     let python = std::env::var("RELABEL_PYTHON").unwrap_or_else(|_| "python3".into());
     Command::new(&python)
-        .args(["-c", "import datasets"])
+        .args(["-c", "import datasets, trl.data_utils"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|_| python)
-}
-
-#[tokio::test]
-async fn exports_load_with_the_datasets_library() {
-    let Some(python) = python_with_datasets() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must check exports with `datasets`: set RELABEL_PYTHON"
-        );
-        eprintln!("skipped: no Python with `datasets` (set RELABEL_PYTHON)");
-        return;
-    };
-    let db = TestDb::sqlite().await;
-    export_project(&db).await;
-    let dir = tempfile::tempdir().unwrap();
-    for (format, style, file) in [
-        ("sft", "conversational", "sft-conversational.jsonl"),
-        ("sft", "standard", "sft-standard.jsonl"),
-        (
-            "preference-pairs",
-            "standard",
-            "preference-pairs-standard.jsonl",
-        ),
-        (
-            "preference-pairs",
-            "conversational",
-            "preference-pairs-conversational.jsonl",
-        ),
-        ("stepwise", "standard", "stepwise.jsonl"),
-        ("benchmark", "standard", "benchmark.jsonl"),
-    ] {
-        let out = dir.path().join(file).display().to_string();
-        let args = [
-            "export",
-            "--project",
-            "shop",
-            "--format",
-            format,
-            "--style",
-            style,
-            "--out",
-            &out,
-        ];
-        let output = relabel(&db.url, &args);
-        assert!(output.status.success(), "{file}: {}", stderr(&output));
-    }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/check_exports.py");
-    let output = Command::new(&python)
-        .arg(script)
-        .arg(dir.path())
-        .env("HF_DATASETS_OFFLINE", "1")
-        .env("HF_HUB_OFFLINE", "1")
-        .env("HF_HOME", dir.path().join("hf"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        stdout(&output),
-        stderr(&output)
-    );
-    eprint!("{}", stdout(&output));
-    db.finish().await;
 }
 
 #[tokio::test]
@@ -1271,4 +1210,259 @@ fn the_compose_file_validates_and_runs_two_servers_behind_the_proxy() {
     assert!(config.contains("condition: service_healthy"), "{config}");
     let proxy = std::fs::read_to_string(root.join("deploy/nginx.conf")).unwrap();
     assert!(proxy.contains("server relabel-a:3000") && proxy.contains("server relabel-b:3000"));
+}
+
+/// A POST of JSON to the app as `cookie`: the status and the answer.
+async fn post_json(
+    state: &relabel::web::AppState,
+    uri: &str,
+    cookie: &str,
+    body: &serde_json::Value,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = relabel::load::json_request("POST", uri, Some(cookie), Some(body)).unwrap();
+    let response = relabel::web::app(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+/// Issue 23's run, as an ML engineer makes it: candidates with identical texts, judged
+/// through the JSON API by clients that send no guideline version, then every export.
+#[tokio::test]
+async fn every_export_of_an_api_judged_project_is_one_a_training_run_can_trust() {
+    use axum::http::StatusCode;
+    use serde_json::json;
+    each_backend(|db: TestDb| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let created = relabel(
+            &db.url,
+            &["project", "create", "trust", "--scale", "lore4", "--overlap", "2", "--task", "judge+rank"],
+        );
+        assert!(created.status.success(), "{}", stderr(&created));
+        // Six queries, one pair each; candidates 0 and 1 have the same text (one with
+        // an extra space), candidate 2 another.
+        let mut lines = String::new();
+        for q in 0..6 {
+            let same = ["The query asks for running shoes.", "The item is a running shoe."];
+            let spaced = ["The query asks for  running shoes.", "The item is a running shoe."];
+            let other = ["The query asks for running shoes.", "The item is a sandal."];
+            lines.push_str(&json!({
+                "query": format!("running shoes {q}"), "query_frequency": 10 + q,
+                "item": {"id": format!("sku-{q}"), "title": format!("Runner {q}"),
+                         "attributes": {"brand": "Acme"}},
+                "tags": ["rule-adherence"],
+                "cot": [
+                    {"model": "m-a", "steps": same, "label": "L4"},
+                    {"model": "m-b", "steps": spaced, "label": "L4"},
+                    {"model": "m-c", "steps": other, "label": "L2"},
+                ],
+            }).to_string());
+            lines.push('\n');
+        }
+        let file = dir.path().join("pairs.jsonl");
+        std::fs::write(&file, lines).unwrap();
+        let imported = relabel(&db.url, &["import", "pairs", "--project", "trust", &file.display().to_string()]);
+        assert!(imported.status.success(), "{}", stderr(&imported));
+        assert!(
+            stderr(&imported).contains("pairs.jsonl:1: cot[1]: has the same text as cot[0]"),
+            "the import warns of identical candidates: {}",
+            stderr(&imported)
+        );
+
+        let store = &db.store;
+        let trust = store.project("trust").await.unwrap().unwrap();
+        let rule = |caps: &[&str]| relabel::domain::RuleRecord {
+            key: "R-BRAND-01".into(),
+            title: "Named brand".into(),
+            body: "Another brand is L2.".into(),
+            capabilities: caps.iter().map(|c| (*c).to_owned()).collect(),
+            dimension: Some("brand".into()),
+            examples: vec![],
+        };
+        store.publish_guideline(&trust, &[rule(&["rule-adherence"])], "v1").await.unwrap();
+        let password = "a long enough password";
+        let hash = relabel::auth::hash_password(password).unwrap();
+        for name in ["a1", "a2"] {
+            store
+                .create_member(name, &hash, Some(trust.id), relabel::auth::Role::Annotator, None)
+                .await
+                .unwrap();
+        }
+        let state = relabel::web::AppState::new(store.clone(), std::path::Path::new("target/site"));
+        let a1 = support::login_cookie(&state, "a1", password).await;
+        let a2 = support::login_cookie(&state, "a2", password).await;
+
+        // Each annotator judges three pairs under version 1, then three under version 2.
+        // Both rank the identical candidates strictly. On pair `outvoted` a1 says L4
+        // where a2 says L3 (the final label is L3) and writes a corrected CoT; each
+        // flags a step there, but only a2's flag agrees with the final label.
+        let mut served: std::collections::BTreeMap<i64, std::collections::BTreeSet<i64>> = Default::default();
+        let mut outvoted = None;
+        for round in 0..2 {
+            if round == 1 {
+                store.publish_guideline(&trust, &[rule(&["rule-adherence", "knowledge"])], "v2").await.unwrap();
+            }
+            for (who, cookie) in [("a1", &a1), ("a2", &a2)] {
+                for _ in 0..3 {
+                    let (status, next) = post_json(&state, "/api/v1/projects/trust/next", cookie, &json!({})).await;
+                    assert_eq!(status, StatusCode::OK, "{next}");
+                    assert_eq!(next["guideline_version"], round + 1, "next names the version: {next}");
+                    let pair_id = next["pair"]["pair_id"].as_i64().unwrap();
+                    served.entry(pair_id).or_default().insert(round + 1);
+                    let outvoted_pair = *outvoted.get_or_insert(pair_id) == pair_id;
+                    let label = if outvoted_pair && who == "a2" { "L3" } else { "L4" };
+                    let flags = match (outvoted_pair, who) {
+                        (true, "a1") => json!([{"candidate": 2, "step": 1}]),
+                        (true, _) => json!([{"candidate": 0, "step": 0}]),
+                        _ => json!([]),
+                    };
+                    let corrected = (outvoted_pair && who == "a2").then(|| {
+                        json!({"steps": ["The query asks for running shoes.", "Close, not exact."], "label": "L3"})
+                    });
+                    let mut body = json!({
+                        "pair_id": pair_id, "lease_id": next["lease_id"], "label": label,
+                        "rules": [{"id": "R-BRAND-01", "verdict": "applies"}],
+                        "ranking": [[0], [1], [2]], "step_flags": flags, "corrected_cot": corrected,
+                        "idempotency_key": format!("{who}-{pair_id}"),
+                    });
+                    // Naming another version than the one served is refused.
+                    body["guideline_version_id"] = json!(999_999);
+                    let (status, refused) = post_json(&state, "/api/v1/projects/trust/judgments", cookie, &body).await;
+                    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+                    assert!(refused["error"]["message"].as_str().unwrap().starts_with("guideline_version_id:"), "{refused}");
+                    body.as_object_mut().unwrap().remove("guideline_version_id");
+                    let (status, stored) = post_json(&state, "/api/v1/projects/trust/judgments", cookie, &body).await;
+                    assert_eq!(status, StatusCode::OK, "{stored}");
+                }
+            }
+        }
+        // An off-scale label is refused like every other field: 422, field first.
+        let (status, bad) = post_json(
+            &state,
+            "/api/v1/projects/trust/judgments",
+            &a1,
+            &json!({"pair_id": 1, "label": "L9", "idempotency_key": "bad"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(bad["error"]["message"].as_str().unwrap().starts_with("label:"), "{bad}");
+
+        let stats = relabel(&db.url, &["stats", "--project", "trust"]);
+        assert!(!stdout(&stats).contains("name no guideline version"), "{}", stdout(&stats));
+
+        let out = dir.path().join("exports");
+        std::fs::create_dir_all(&out).unwrap();
+        let run = |args: &[&str], file: &str| {
+            let path = out.join(file).display().to_string();
+            let mut all = vec!["export", "--project", "trust", "--out", &path];
+            all.extend_from_slice(args);
+            let output = relabel(&db.url, &all);
+            assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+            (jsonl(&out.join(file)), stderr(&output))
+        };
+        // No preference has two identical sides; the summary says how many were left out.
+        for (args, file) in [
+            (&["--format", "preference-pairs"][..], "preference-pairs-standard.jsonl"),
+            (&["--format", "preference-pairs", "--style", "conversational"][..], "preference-pairs-conversational.jsonl"),
+            (&["--format", "preference-pairs", "--pairs", "adjacent"][..], "adjacent.jsonl"),
+            (&["--format", "preference-pairs", "--pairs", "best-vs-rest"][..], "best.jsonl"),
+        ] {
+            let (records, summary) = run(args, file);
+            assert!(!records.is_empty(), "{file}");
+            for r in &records {
+                assert_ne!(r["chosen"], r["rejected"], "{file}: {r}");
+                assert_ne!((r["meta"]["chosen_candidate"].as_i64(), r["meta"]["rejected_candidate"].as_i64()), (Some(0), Some(1)), "{r}");
+                assert!(r["meta"]["chosen_model"].is_string(), "{r}");
+            }
+            assert!(summary.contains("record(s): chosen and rejected are the same text"), "{file}: {summary}");
+            if file.contains("standard") {
+                assert!(records[0]["prompt"].as_str().unwrap().ends_with("\n\nAnswer:\n"), "{}", records[0]["prompt"]);
+            }
+        }
+        // Provenance: source, candidate, model, rules cited, capabilities, versions.
+        let (sft, _) = run(&["--format", "sft"], "sft-conversational.jsonl");
+        let (_, _) = run(&["--format", "sft", "--style", "standard"], "sft-standard.jsonl");
+        assert_eq!(sft.len(), 6);
+        for r in &sft {
+            let meta = &r["meta"];
+            if meta["pair_id"] == json!(outvoted) {
+                assert_eq!(meta["source"], "corrected", "{meta}");
+                assert!(meta["corrected_by_judgment"].is_i64() && meta["candidate"].is_null(), "{meta}");
+            } else {
+                assert_eq!(meta["source"], "candidate", "{meta}");
+                assert!(meta["candidate"].is_i64() && meta["model"].is_string(), "{meta}");
+            }
+            assert_eq!(meta["rules_cited"][0]["id"], "R-BRAND-01", "{meta}");
+            assert_eq!(meta["rules_cited"][0]["verdict"], "applies", "{meta}");
+            assert!(meta["capabilities"].as_array().unwrap().iter().any(|c| c == "rule-adherence"), "{meta}");
+            let pair = meta["pair_id"].as_i64().unwrap();
+            assert_eq!(meta["guideline_versions"], json!(served[&pair]), "{meta}");
+        }
+        // --guideline-version N exports exactly what was judged under N.
+        for version in [1, 2] {
+            let (records, _) = run(&["--format", "sft", "--guideline-version", &version.to_string()], &format!("v{version}.jsonl"));
+            let pairs: Vec<i64> = records.iter().map(|r| r["meta"]["pair_id"].as_i64().unwrap()).collect();
+            let expected: Vec<i64> = served.iter().filter(|(_, v)| v.len() == 1 && v.contains(&version)).map(|(p, _)| *p).collect();
+            assert_eq!(pairs, expected, "version {version}");
+        }
+        // The outvoted annotator's step flag counts for nothing.
+        let (steps, _) = run(&["--format", "stepwise"], "stepwise.jsonl");
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!(steps[0]["meta"]["candidate"], 0);
+        assert_eq!(steps[0]["labels"], json!([false]));
+        let (_, _) = run(&["--format", "benchmark"], "benchmark.jsonl");
+        // --style fits sft and preference pairs only.
+        let refused = relabel(&db.url, &["export", "--project", "trust", "--format", "stepwise", "--style", "standard", "--out", "-"]);
+        assert!(!refused.status.success());
+        assert!(stderr(&refused).contains("--style standard: only sft and preference-pairs"), "{}", stderr(&refused));
+
+        // A split gives both sides a query, whatever the seed, and says so.
+        for seed in ["0", "1", "7", "17"] {
+            let (records, summary) = run(&["--format", "sft", "--split", "test=0.1", "--seed", seed], &format!("split-{seed}.jsonl"));
+            let test: std::collections::BTreeSet<&str> = records.iter().filter(|r| r["split"] == "test").map(|r| r["messages"][1]["content"].as_str().unwrap()).collect();
+            let train: std::collections::BTreeSet<&str> = records.iter().filter(|r| r["split"] == "train").map(|r| r["messages"][1]["content"].as_str().unwrap()).collect();
+            assert!(!test.is_empty() && !train.is_empty(), "seed {seed}: {summary}");
+            assert!(test.is_disjoint(&train));
+            assert!(summary.contains("query(ies); test:"), "{summary}");
+        }
+        // The folder a hub upload takes: data/{train,test}.jsonl and a dataset card.
+        let card_dir = out.join("card");
+        let output = relabel(
+            &db.url,
+            &["export", "--project", "trust", "--format", "sft", "--split", "test=0.1", "--seed", "1",
+              "--split-files", "--license", "cc-by-4.0", "--out", &card_dir.display().to_string(),
+              "--database-url", &db.url],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(!jsonl(&card_dir.join("data/train.jsonl")).is_empty());
+        assert!(!jsonl(&card_dir.join("data/test.jsonl")).is_empty());
+        let card = std::fs::read_to_string(card_dir.join("README.md")).unwrap();
+        assert!(card.starts_with("---\nlicense: cc-by-4.0\n"), "{card}");
+        assert!(card.contains("path: data/test.jsonl") && card.contains("| L4 | 5 |") && card.contains("| L3 | 1 |"), "{card}");
+        assert!(!card.contains(&db.url), "the card never names the database");
+
+        // TRL's own data utilities and `datasets` take every file and the folder.
+        if let Some(python) = python_with_trl() {
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/check_exports.py");
+            let checked = Command::new(&python)
+                .arg(script)
+                .arg(&out)
+                .env("HF_DATASETS_OFFLINE", "1")
+                .env("HF_HUB_OFFLINE", "1")
+                .env("TRANSFORMERS_VERBOSITY", "error")
+                .env("HF_HOME", dir.path().join("hf"))
+                .output()
+                .unwrap();
+            assert!(checked.status.success(), "{}\n{}", stdout(&checked), stderr(&checked));
+        } else {
+            assert!(std::env::var_os("CI").is_none(), "CI must check exports with TRL: set RELABEL_PYTHON");
+        }
+        db
+    })
+    .await;
 }
