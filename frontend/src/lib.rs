@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod cot_text;
 pub mod dashboard;
 pub mod error;
 pub mod export_page;

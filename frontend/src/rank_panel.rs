@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use crate::cot_text;
 use crate::rank_order::{self, Groups};
 use crate::types::{CorrectedCot, CotView, RuleView, StepFlag};
 
@@ -253,39 +254,24 @@ pub fn RankPanel(
     }
 }
 
-/// A candidate's steps as shown: its steps, or its whole text as one step when it was
-/// imported with text alone.
+/// A candidate's steps as shown: its steps, or its whole text as one step.
 fn shown_steps(candidate: &CotView) -> Vec<String> {
-    if candidate.steps.is_empty() && !candidate.text.trim().is_empty() {
-        vec![candidate.text.trim().to_owned()]
-    } else {
-        candidate.steps.clone()
-    }
+    cot_text::steps_of(&candidate.steps, &candidate.text)
 }
 
-/// For each candidate by position, the first earlier candidate with the same text
-/// (whitespace runs read as one space), as the exports compare them: no export makes a
-/// preference between two such candidates, so the card says so.
+/// For each candidate by position, the first earlier candidate with the same text as
+/// the exports compare them ([`cot_text`]): no export makes a preference between two
+/// such candidates, so the card says so.
 pub fn same_text_as(cot: &[CotView]) -> Vec<Option<usize>> {
     let mut by_position: Vec<&CotView> = cot.iter().collect();
     by_position.sort_by_key(|c| c.position);
-    let texts: Vec<String> = by_position
+    let answers: Vec<String> = by_position
         .iter()
-        .map(|c| {
-            shown_steps(c)
-                .join("\n")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|c| cot_text::candidate_answer(&c.steps, &c.text, c.label.as_deref()))
         .collect();
     let mut same = vec![None; by_position.len()];
-    for (j, text) in texts.iter().enumerate() {
-        if text.is_empty() {
-            continue;
-        }
-        let earlier = texts[..j].iter().position(|t| t == text);
-        if let (Some(i), Ok(slot)) = (earlier, usize::try_from(by_position[j].position))
+    for (j, first) in cot_text::first_same(&answers).into_iter().enumerate() {
+        if let (Some(i), Ok(slot)) = (first, usize::try_from(by_position[j].position))
             && let (Some(cell), Ok(first)) =
                 (same.get_mut(slot), usize::try_from(by_position[i].position))
         {
@@ -429,7 +415,7 @@ mod tests {
             model: None,
             steps: steps.iter().map(|s| (*s).to_owned()).collect(),
             text: text.to_owned(),
-            label: None,
+            label: Some("L4".into()),
         }
     }
 
@@ -442,8 +428,13 @@ mod tests {
             cot(3, &[], "c"),
         ];
         assert_eq!(same_text_as(&all), [None, None, Some(0), Some(1)]);
+        // The label is part of the text an export compares, as in the exports.
+        let other_label = CotView {
+            label: Some("L2".into()),
+            ..cot(1, &["a", "b"], "")
+        };
         assert_eq!(
-            same_text_as(&[cot(0, &[], ""), cot(1, &[], "")]),
+            same_text_as(&[cot(0, &["a", "b"], ""), other_label]),
             [None, None]
         );
     }

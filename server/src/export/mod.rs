@@ -20,6 +20,7 @@ use crate::domain::{Project, RuleRecord};
 use crate::storage::{Store, StoreError};
 use final_label::{FinalLabel, LeftOut, agreement, final_label};
 pub use preference::PairSelection;
+use relabel_frontend::cot_text::{self, same_text};
 use relabel_frontend::types::{CorrectedCot, StepFlag};
 
 /// Pairs read from the store per page.
@@ -741,33 +742,6 @@ fn judge<'a>(
     })
 }
 
-/// A candidate's reasoning as steps: its steps, or its whole text as one step when it
-/// was imported with text alone.
-fn candidate_steps(candidate: &ExportCandidate) -> Vec<String> {
-    if candidate.steps.is_empty() && !candidate.text.trim().is_empty() {
-        vec![candidate.text.trim().to_owned()]
-    } else {
-        candidate.steps.clone()
-    }
-}
-
-/// A candidate's text for training: its steps, one per line, then the label it reached.
-fn cot_text(steps: &[String], label: &str) -> String {
-    let mut text = steps.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    text.push_str("Label: ");
-    text.push_str(label);
-    text
-}
-
-/// Whether two answers are the same text once whitespace runs are read as one space
-/// (what the prompt template and a tokenizer make of them alike).
-pub fn same_text(a: &str, b: &str) -> bool {
-    a.split_whitespace().eq(b.split_whitespace())
-}
-
 /// The records one pair yields in the chosen format (none: left out). Records left out
 /// of a pair that writes others are counted in `summary`.
 fn records_of(prepared: &Prepared, judged: &Judged<'_>, summary: &mut ExportSummary) -> Vec<Value> {
@@ -814,12 +788,12 @@ fn records_of(prepared: &Prepared, judged: &Judged<'_>, summary: &mut ExportSumm
                 .find(|c| c.label.as_deref() == Some(final_label));
             let (text, source) = match (corrected, best) {
                 (Some((judgment, c)), _) => (
-                    cot_text(&c.steps, final_label),
+                    cot_text::answer(&c.steps, final_label),
                     json!({"source": "corrected", "corrected_by_judgment": judgment,
                            "candidate": null, "model": null}),
                 ),
                 (None, Some(c)) => (
-                    cot_text(&candidate_steps(c), final_label),
+                    cot_text::answer(&cot_text::steps_of(&c.steps, &c.text), final_label),
                     json!({"source": "candidate", "corrected_by_judgment": null,
                            "candidate": c.position, "model": c.model}),
                 ),
@@ -862,7 +836,7 @@ fn records_of(prepared: &Prepared, judged: &Judged<'_>, summary: &mut ExportSumm
             };
             let text_of = |c: usize| {
                 pair.candidates.get(c).map_or_else(String::new, |x| {
-                    cot_text(&candidate_steps(x), x.label.as_deref().unwrap_or("none"))
+                    cot_text::candidate_answer(&x.steps, &x.text, x.label.as_deref())
                 })
             };
             let model_of = |c: usize| pair.candidates.get(c).map(|x| x.model.clone());
@@ -1177,23 +1151,11 @@ mod tests {
     }
 
     #[test]
-    fn identical_texts_are_the_same_whatever_their_spacing() {
-        assert!(same_text("a  b\nLabel: L3", "a b Label: L3"));
-        assert!(!same_text("a b\nLabel: L3", "a b\nLabel: L4"));
-    }
-
-    #[test]
     fn formula_cells_are_escaped() {
         assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(csv_safe("+1"), "'+1");
         assert_eq!(csv_safe("-1"), "'-1");
         assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_safe("plain"), "plain");
-    }
-
-    #[test]
-    fn a_cot_ends_with_its_label() {
-        assert_eq!(cot_text(&["a".into(), "b".into()], "L3"), "a\nb\nLabel: L3");
-        assert_eq!(cot_text(&[], "L1"), "Label: L1");
     }
 }

@@ -599,26 +599,20 @@ impl ParseRun {
         }
     }
 
-    /// Warns (once a line) when two of a pair's CoT candidates have the same text, read
-    /// as the exports read it (steps, else the text; whitespace runs as one space).
+    /// Warns (once a line) when two of a pair's CoT candidates have the same text as the
+    /// exports compare them (`relabel_frontend::cot_text`: steps, else the text, and the
+    /// label reached; whitespace runs as one space).
     fn warn_identical_candidates(&mut self, line: u64, r: &PairRecord) {
-        let texts: Vec<String> = r
+        use relabel_frontend::cot_text;
+        let answers: Vec<String> = r
             .cot
             .iter()
-            .map(|c| {
-                let body = if c.steps.is_empty() {
-                    c.text.clone()
-                } else {
-                    c.steps.join("\n")
-                };
-                body.split_whitespace().collect::<Vec<_>>().join(" ")
-            })
+            .map(|c| cot_text::candidate_answer(&c.steps, &c.text, c.label.as_deref()))
             .collect();
-        let same = (1..texts.len()).find_map(|j| {
-            (0..j)
-                .find(|&i| !texts[j].is_empty() && texts[i] == texts[j])
-                .map(|i| (i, j))
-        });
+        let same = cot_text::first_same(&answers)
+            .into_iter()
+            .enumerate()
+            .find_map(|(j, first)| first.map(|i| (i, j)));
         if let Some((i, j)) = same {
             self.identical_candidate_lines += 1;
             if self.warnings.len() < self.options.max_errors {
