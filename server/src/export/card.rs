@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ExportFormat, ExportSummary, Prepared, format_name};
+use super::{ExportFormat, ExportSummary, Prepared, value_name};
 
 /// Whether a licence id is safe to write into the card's YAML as is.
 pub fn valid_license(id: &str) -> bool {
@@ -28,7 +28,7 @@ pub fn dataset_card(
 ) -> String {
     let project = &prepared.project;
     let options = &prepared.options;
-    let format = format_name(options.format);
+    let format = value_name(options.format);
     // JSON strings are YAML strings, so names with any characters stay one scalar.
     let quoted = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
     let task = match options.format {
@@ -66,10 +66,8 @@ pub fn dataset_card(
     );
     let _ = writeln!(card, "Made by:\n\n```sh\n{command}\n```\n");
     let _ = writeln!(card, "## Filters\n");
-    let style = match (options.format, options.style) {
-        (ExportFormat::Sft | ExportFormat::PreferencePairs, _) => {
-            format!("{:?}", options.style()).to_lowercase()
-        }
+    let style = match options.format {
+        ExportFormat::Sft | ExportFormat::PreferencePairs => value_name(options.style()),
         _ => "none (one shape)".into(),
     };
     let none = |v: Option<String>| v.unwrap_or_else(|| "any".into());

@@ -404,9 +404,9 @@ pub struct Prepared {
     split: Option<SplitPlan>,
 }
 
-/// The name a format has on the command line.
-fn format_name(format: ExportFormat) -> String {
-    format
+/// The name an option's value has on the command line (`preference-pairs`, `standard`).
+fn value_name<T: ValueEnum>(value: T) -> String {
+    value
         .to_possible_value()
         .map(|v| v.get_name().to_owned())
         .unwrap_or_default()
@@ -428,14 +428,11 @@ fn check_options(options: &ExportOptions) -> Result<(), ExportError> {
             ExportFormat::Sft | ExportFormat::PreferencePairs
         )
     {
-        let style = style
-            .to_possible_value()
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default();
         return Err(ExportError::Invalid(format!(
-            "--style {style}: only sft and preference-pairs have styles; {} records have \
-             one shape",
-            format_name(options.format)
+            "--style {}: only sft and preference-pairs have styles; {} records have one \
+             shape",
+            value_name(style),
+            value_name(options.format)
         )));
     }
     Ok(())
@@ -768,8 +765,10 @@ fn records_of(prepared: &Prepared, judged: &Judged<'_>, summary: &mut ExportSumm
         Style::Standard => Value::String(text),
         Style::Conversational => json!([{"role": "assistant", "content": text}]),
     };
+    // One pair's records share its provenance: built once, when the first is written.
+    let meta = std::cell::OnceCell::new();
     let with_meta = |mut record: Value| {
-        record["meta"] = judged.meta(prepared);
+        record["meta"] = meta.get_or_init(|| judged.meta(prepared)).clone();
         record
     };
     match options.format {
