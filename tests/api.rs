@@ -6,7 +6,7 @@
     reason = "a test fails loudly on any error it did not expect"
 )]
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -561,7 +561,7 @@ async fn random_rankings_with_ties_round_trip_through_storage() {
                 .await
                 .unwrap()
                 .unwrap();
-            let ranking = (pair.task != "judge").then(|| {
+            let ranking = (pair.task != relabel::domain::TaskKind::Judge).then(|| {
                 let mut order: Vec<usize> = (0..pair.cot.len()).collect();
                 order.shuffle(&mut rng);
                 let mut groups: Vec<Vec<usize>> = Vec::new();

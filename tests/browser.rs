@@ -9,7 +9,7 @@
     reason = "a test fails loudly on any error it did not expect"
 )]
 
-mod support;
+use crate::support;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;

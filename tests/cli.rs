@@ -5,7 +5,7 @@
     reason = "a test fails loudly on any error it did not expect"
 )]
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output};
 
@@ -541,8 +541,9 @@ async fn exports_follow_the_final_label_rule_and_the_trl_field_rules() {
 
 /// Every format, every style, pinned byte for byte on the small fixed project. Both
 /// backends compare against the same snapshot, so they must write identical files.
-/// After a deliberate format change: `INSTA_UPDATE=always cargo test --test cli snapshots`,
-/// then review the diff of `tests/snapshots/` like any other change.
+/// After a deliberate format change:
+/// `INSTA_UPDATE=always cargo test --test integration cli::export_snapshots`, then
+/// review the diff of `tests/snapshots/` like any other change.
 #[tokio::test]
 async fn export_snapshots_pin_every_format() {
     each_backend(|db: TestDb| async move {
@@ -930,7 +931,7 @@ async fn the_background_retrain_follows_newly_completed_pairs() {
             // Every 12 completed pairs: 15 are complete and no run exists, so one is due.
             let mut settings = relabel::domain::ProjectSettings::of(&project);
             settings.retrain_every = 12;
-            settings.scorer_strategy = "margin".into();
+            settings.scorer_strategy = relabel::domain::StrategyKind::Margin;
             let project = store
                 .update_project_settings(&project, &settings, None)
                 .await

@@ -7,7 +7,7 @@
     reason = "a test fails loudly on any error it did not expect"
 )]
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 

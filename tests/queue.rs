@@ -6,7 +6,7 @@
     reason = "a test fails loudly on any error it did not expect"
 )]
 
-mod support;
+use crate::support;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -565,8 +565,8 @@ async fn a_full_pair_leaves_the_claim_and_raising_k_brings_it_back() {
 
 /// The model-based queue test: random sequences of claims, submits, replays, revisions,
 /// skips, waits past lease expiry and reviewer decisions by several annotators, run
-/// against a real database and a plain in-memory model of what DESIGN.md section 9 says
-/// must happen. After every step the store's answer must be the model's, the stored
+/// against a real database and a plain in-memory model of the queue's rules
+/// (docs/ARCHITECTURE.md, "The work queue"). After every step the store's answer must be the model's, the stored
 /// judgments must be the model's, and the store's own invariant checks must find nothing.
 mod model {
     use std::collections::{HashMap, HashSet};

@@ -10,6 +10,7 @@ use crate::server_fns::projects::list::list_projects;
 use crate::server_fns::session::login::Login;
 use crate::server_fns::session::logout::Logout;
 use crate::types::ProjectSummary;
+use relabel_core::Role;
 
 /// The HTML document around the app; the server renders it for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -268,17 +269,17 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                     children=move |p| {
                         let slug = p.slug.clone();
                         let href = format!("/p/{}/annotate", p.slug);
-                        let holds = |role: &str| p.my_roles.iter().any(|r| r == role);
-                        let annotate = holds("annotator").then(|| {
+                        let holds = |role: Role| p.my_roles.contains(&role);
+                        let annotate = holds(Role::Annotator).then(|| {
                             view! { <a class="open-annotate" href=href.clone()>"Annotate"</a> }
                         });
                         let guideline = format!("/p/{}/guideline", p.slug);
-                        let edit = (holds("admin") || holds("guideline_editor")).then(|| {
+                        let edit = (holds(Role::Admin) || holds(Role::GuidelineEditor)).then(|| {
                             let edit = format!("/p/{}/guideline/edit", p.slug);
                             view! { " " <a class="open-editor" href=edit>"Edit guideline"</a> }
                         });
                         let guideline = view! { <a class="open-guideline" href=guideline>"Guideline"</a> {edit} };
-                        let quality = (holds("admin") || holds("reviewer")).then(|| {
+                        let quality = (holds(Role::Admin) || holds(Role::Reviewer)).then(|| {
                             let quality = format!("/p/{}/quality", p.slug);
                             let review = format!("/p/{}/review", p.slug);
                             view! {
@@ -288,7 +289,7 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                                 <a class="open-review" href=review>"Review"</a>
                             }
                         });
-                        let members = holds("admin").then(|| {
+                        let members = holds(Role::Admin).then(|| {
                             let members = format!("/p/{}/members", p.slug);
                             let settings = format!("/p/{}/settings", p.slug);
                             view! {
@@ -307,7 +308,7 @@ fn ProjectTable(list: Vec<ProjectSummary>, filter: ReadSignal<String>) -> impl I
                                     </a>
                                 </td>
                                 <td>{p.name}</td>
-                                <td>{p.scale}</td>
+                                <td>{p.scale.name()}</td>
                                 <td class="num">{p.overlap_k}</td>
                                 <td class="num">{p.pairs}</td>
                                 <td class="num">{p.judgments}</td>
@@ -330,7 +331,7 @@ mod tests {
         ProjectSummary {
             slug: slug.into(),
             name: name.into(),
-            scale: "lore4".into(),
+            scale: relabel_core::ScalePreset::Lore4,
             overlap_k: 3,
             pairs: 0,
             judgments: 0,

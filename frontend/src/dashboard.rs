@@ -6,6 +6,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use relabel_core::format::number;
+
 use crate::error::{AppFnError, set_refusal_status};
 use crate::server_fns::quality::dashboard::project_dashboard;
 use crate::types::{ChartKind, ChartRow, ChartView, DashboardView};
@@ -128,16 +130,6 @@ fn ChartTable(chart: ChartView, id: String) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
-    }
-}
-
-/// A number as tables and CSV files show it: integers without a fraction, others to 3
-/// places.
-pub fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}")
     }
 }
 

@@ -1,11 +1,13 @@
 //! The relabel web app: pages and components rendered on the server (`ssr`) and hydrated
-//! in the browser (`hydrate`), and the types that cross the wire between the two.
+//! in the browser (`hydrate`). The values that cross the wire between the two live in
+//! `relabel-core` (re-exported here as `types` and `cot_text`).
 
 // Leptos views are deeply nested types; the workspace page needs more than the default 128.
 #![recursion_limit = "256"]
 
+pub use relabel_core::{cot_text, types};
+
 pub mod app;
-pub mod cot_text;
 pub mod dashboard;
 pub mod error;
 pub mod export_page;
@@ -18,7 +20,6 @@ pub mod rank_panel;
 pub mod review;
 pub mod server_fns;
 pub mod settings;
-pub mod types;
 pub mod workspace;
 
 #[cfg(feature = "ssr")]

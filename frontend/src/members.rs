@@ -11,13 +11,14 @@ use crate::server_fns::members::add::AddMember;
 use crate::server_fns::members::list::list_members;
 use crate::server_fns::members::revoke::RevokeRole;
 use crate::types::{AddedMember, MemberView, PROJECT_ROLES};
+use relabel_core::Role;
 
-/// The label a stored role name is shown with.
-fn role_label(role: &str) -> &str {
+/// The label a role is shown with.
+fn role_label(role: Role) -> &'static str {
     PROJECT_ROLES
         .iter()
-        .find(|(name, _)| *name == role)
-        .map_or(role, |(_, label)| label)
+        .find(|(r, _)| *r == role)
+        .map_or(role.as_str(), |(_, label)| label)
 }
 
 /// What the page says after a member was added.
@@ -98,7 +99,7 @@ pub fn MembersPage() -> impl IntoView {
                     <select name="role" id="member-role">
                         {PROJECT_ROLES
                             .iter()
-                            .map(|(name, label)| view! { <option value=*name>{*label}</option> })
+                            .map(|(role, label)| view! { <option value=role.as_str()>{*label}</option> })
                             .collect_view()}
                     </select>
                 </label>
@@ -182,14 +183,14 @@ fn MemberTable(
                                         .roles
                                         .into_iter()
                                         .map(|role| {
-                                            let label = role_label(&role).to_owned();
+                                            let label = role_label(role).to_owned();
                                             let (slug, user_id) = (slug.clone(), user_id.clone());
                                             view! {
                                                 <ActionForm action=revoke attr:class="revoke">
                                                     <input type="hidden" name="slug" value=slug />
                                                     <input type="hidden" name="user_id" value=user_id />
-                                                    <input type="hidden" name="role" value=role.clone() />
-                                                    <span class="chip" data-role=role.clone()>
+                                                    <input type="hidden" name="role" value=role.as_str() />
+                                                    <span class="chip" data-role=role.as_str()>
                                                         {label.clone()}
                                                         <button
                                                             type="submit"
@@ -219,8 +220,8 @@ mod tests {
 
     #[test]
     fn roles_show_with_their_labels() {
-        assert_eq!(role_label("guideline_editor"), "Guideline editor");
-        assert_eq!(role_label("something_else"), "something_else");
+        assert_eq!(role_label(Role::GuidelineEditor), "Guideline editor");
+        assert_eq!(role_label(Role::Annotator), "Annotator");
     }
 
     #[test]

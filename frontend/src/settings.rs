@@ -11,12 +11,13 @@ use crate::error::{AppFnError, set_refusal_status};
 use crate::server_fns::settings::get::project_settings;
 use crate::server_fns::settings::update::UpdateSettings;
 use crate::types::SettingsView;
+use relabel_core::{StrategyKind, TaskKind};
 
 /// The task kinds, as stored and shown.
-const TASKS: [(&str, &str); 3] = [
-    ("judge", "Judge the label"),
-    ("rank", "Rank the CoT candidates"),
-    ("judge+rank", "Both: label first, then rank"),
+const TASKS: [(TaskKind, &str); 3] = [
+    (TaskKind::Judge, "Judge the label"),
+    (TaskKind::Rank, "Rank the CoT candidates"),
+    (TaskKind::JudgeAndRank, "Both: label first, then rank"),
 ];
 
 /// The settings page.
@@ -66,10 +67,12 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 /// A select's options, `(stored value, shown text)`, with `current` selected.
-fn options<S: AsRef<str>>(list: &[(S, S)], current: &str) -> impl IntoView + use<S> {
-    list.iter()
+fn options(
+    list: impl IntoIterator<Item = (&'static str, &'static str)>,
+    current: &str,
+) -> impl IntoView {
+    list.into_iter()
         .map(|(value, text)| {
-            let (value, text) = (value.as_ref().to_owned(), text.as_ref().to_owned());
             let selected = current == value;
             view! { <option value=value selected=selected>{text}</option> }
         })
@@ -83,13 +86,22 @@ fn SettingsForm(
     slug: String,
     save: ServerAction<UpdateSettings>,
 ) -> impl IntoView {
+    let strategies: Vec<_> = current
+        .strategy_choices
+        .iter()
+        .map(|k| (k.name(), k.describe()))
+        .collect();
+    let strategy = current
+        .scorer_strategy
+        .unwrap_or(StrategyKind::Hybrid)
+        .name();
     view! {
         <ActionForm action=save attr:class="settings-form">
             <input type="hidden" name="slug" value=slug />
             <label>
                 "Task for pairs that do not set their own"
                 <select name="task" id="settings-task">
-                    {options(&TASKS, &current.task)}
+                    {options(TASKS.iter().map(|(t, text)| (t.as_str(), *text)), current.task.as_str())}
                 </select>
             </label>
             <label>
@@ -113,7 +125,7 @@ fn SettingsForm(
                 <label>
                     "Which pairs annotators see first"
                     <select name="scorer_strategy" id="settings-strategy">
-                        {options(&current.strategy_choices, current.scorer_strategy.as_deref().unwrap_or("hybrid"))}
+                        {options(strategies, strategy)}
                     </select>
                 </label>
                 <label>

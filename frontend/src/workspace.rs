@@ -9,6 +9,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use relabel_core::TaskKind;
+
 use crate::rank_order;
 use crate::rank_panel::{Phase, RankPanel, RankState, focus_correction};
 use crate::server_fns::annotate::guideline::guideline;
@@ -113,13 +115,10 @@ pub fn AnnotatePage() -> impl IntoView {
     });
 
     // What the pair in hand asks for: a label, a ranking of its candidates, or both.
-    let pair_task = Memo::new(move |_| {
-        task.get()
-            .map_or_else(|| "judge".to_owned(), |t| t.pair().task.clone())
-    });
+    let pair_task = Memo::new(move |_| task.get().map_or(TaskKind::Judge, |t| t.pair().task));
     let start_pair = move |pair: &PairView| {
         rank.reset(pair.cot.len());
-        phase.set(if pair.task == "rank" {
+        phase.set(if pair.task == TaskKind::Rank {
             Phase::Rank
         } else {
             Phase::Label
@@ -208,8 +207,8 @@ pub fn AnnotatePage() -> impl IntoView {
         };
         let chosen = label.get_untracked();
         let pair = task.pair().clone();
-        let ranking_asked = pair.task != "judge";
-        if pair.task != "rank" && chosen.is_none() {
+        let ranking_asked = pair.task.ranks();
+        if pair.task.judges() && chosen.is_none() {
             message.set(Some("Pick a label first (keys 1 to 4).".into()));
             return;
         }
@@ -353,7 +352,9 @@ pub fn AnnotatePage() -> impl IntoView {
     let pick_label = move |l: String| {
         label.set(Some(l));
         rank.confirmed.set(false);
-        if pair_task.get_untracked() == "judge+rank" && phase.get_untracked() == Phase::Label {
+        if pair_task.get_untracked() == TaskKind::JudgeAndRank
+            && phase.get_untracked() == Phase::Label
+        {
             phase.set(Phase::Rank);
             message.set(Some(
                 "Now rank the candidates: a number focuses one, J/K move it, = ties it, \
@@ -397,8 +398,7 @@ pub fn AnnotatePage() -> impl IntoView {
                 return;
             }
             let key = ev.key();
-            let in_rank =
-                phase.get_untracked() == Phase::Rank && pair_task.get_untracked() != "judge";
+            let in_rank = phase.get_untracked() == Phase::Rank && pair_task.get_untracked().ranks();
             let focused = rank.focused.get_untracked();
             match key.as_str() {
                 "Enter" => {
@@ -429,7 +429,7 @@ pub fn AnnotatePage() -> impl IntoView {
                         let _ = input.focus();
                     }
                 }
-                "l" | "L" if pair_task.get_untracked() == "judge+rank" => {
+                "l" | "L" if pair_task.get_untracked() == TaskKind::JudgeAndRank => {
                     phase.set(Phase::Label);
                     message.set(Some("Pick the label (numbers), then rank.".into()));
                 }
@@ -542,7 +542,7 @@ pub fn AnnotatePage() -> impl IntoView {
                         </div>
                         {move || {
                             task.get()
-                                .filter(|t| t.pair().task != "judge")
+                                .filter(|t| t.pair().task.ranks())
                                 .map(|t| {
                                     let cot = t.pair().cot.clone();
                                     view! {
@@ -758,8 +758,8 @@ fn PairPanel(task: Task) -> impl IntoView {
     view! {
         <article class="pair" id="pair" data-pair-id=pair.pair_id class:revising=revising>
             <p class="query">
-                <span class="band" data-band=pair.band.clone()>
-                    {pair.band.clone()}
+                <span class="band" data-band=pair.band.as_str()>
+                    {pair.band.as_str()}
                 </span>
                 <span id="pair-query">{pair.query.clone()}</span>
             </p>

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::head::{Rng, argmax};
+pub use relabel_core::project::StrategyKind;
 
 /// Normalised Shannon entropy of a distribution: 0 when certain, 1 when uniform.
 pub fn entropy(p: &[f32]) -> f64 {
@@ -148,67 +149,6 @@ pub fn k_center_greedy(
         }
     }
     picked
-}
-
-/// What a project chooses to label next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyKind {
-    /// Uniformly at random: the baseline active learning must beat.
-    Random,
-    /// Head entropy.
-    Entropy,
-    /// Head margin between the two most likely levels.
-    Margin,
-    /// Head least confidence.
-    LeastConfidence,
-    /// CoT candidates' vote entropy and their disagreement with the head.
-    Committee,
-    /// The weighted mix of head margin and committee, made diverse by k-center greedy.
-    Hybrid,
-}
-
-impl StrategyKind {
-    /// Every strategy, in a fixed order.
-    pub const ALL: [StrategyKind; 6] = [
-        StrategyKind::Random,
-        StrategyKind::Entropy,
-        StrategyKind::Margin,
-        StrategyKind::LeastConfidence,
-        StrategyKind::Committee,
-        StrategyKind::Hybrid,
-    ];
-
-    /// The name used on the command line and in settings.
-    pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::Random => "random",
-            StrategyKind::Entropy => "entropy",
-            StrategyKind::Margin => "margin",
-            StrategyKind::LeastConfidence => "least-confidence",
-            StrategyKind::Committee => "committee",
-            StrategyKind::Hybrid => "hybrid",
-        }
-    }
-
-    /// The strategy a name stands for.
-    pub fn parse(name: &str) -> Option<StrategyKind> {
-        StrategyKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// What the strategy puts first, in a line for people choosing one.
-    pub fn describe(self) -> &'static str {
-        match self {
-            StrategyKind::Hybrid => {
-                "Hybrid: model margin and CoT disagreement, spread out (default)"
-            }
-            StrategyKind::Margin => "Model margin between its two likeliest levels",
-            StrategyKind::Entropy => "Model entropy",
-            StrategyKind::LeastConfidence => "Model least confidence",
-            StrategyKind::Committee => "CoT candidates' disagreement",
-            StrategyKind::Random => "Random (no active learning)",
-        }
-    }
 }
 
 /// A strategy with its weights (used by `Hybrid`) and quotas.

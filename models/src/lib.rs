@@ -1,5 +1,5 @@
 //! relabel's relevance scorer, the part of active learning that decides what humans
-//! label next (DESIGN.md section 3):
+//! label next (docs/ARCHITECTURE.md, "The scorer"):
 //!
 //! - [`encoder`]: all-MiniLM-L6-v2 with candle, turning queries and items into unit vectors;
 //! - [`features`]: the head's input, the two embeddings, their interactions and cheap

@@ -4,47 +4,11 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-/// What a user may do, held per project (or across all projects for a site admin).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Users, roles, projects, imports and exports.
-    Admin,
-    /// Writes and publishes the guideline.
-    GuidelineEditor,
-    /// Adjudicates disagreements and audits gold failures.
-    Reviewer,
-    /// Judges pairs and ranks CoT candidates.
-    Annotator,
-}
-
-impl Role {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::GuidelineEditor => "guideline_editor",
-            Self::Reviewer => "reviewer",
-            Self::Annotator => "annotator",
-        }
-    }
-
-    /// The role stored under `name`.
-    pub fn from_stored(name: &str) -> Option<Self> {
-        match name {
-            "admin" => Some(Self::Admin),
-            "guideline_editor" => Some(Self::GuidelineEditor),
-            "reviewer" => Some(Self::Reviewer),
-            "annotator" => Some(Self::Annotator),
-            _ => None,
-        }
-    }
-}
+pub use relabel_core::role::Role;
 
 /// Why a password or hash could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use relabel_models::acquisition::{Strategy, StrategyKind};
 use relabel_models::simulate::{self, CurvePoint, Pool, SimOptions};
 use relabel_models::{Encoder, TrainOptions, encoder, features};
 
-use crate::domain::{PairRecord, Project, ScalePreset};
+use crate::domain::{PairRecord, Project, ScalePreset, TaskKind};
 use crate::import::{self, ImportOptions};
 
 /// `relabel bench active-learning`.
@@ -120,7 +120,7 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
         id: 0,
         slug: "bench".into(),
         name: "bench".into(),
-        scale: args.scale.name().into(),
+        scale: args.scale,
         scale_labels: args
             .scale
             .labels()
@@ -128,12 +128,12 @@ pub async fn active_learning(args: ActiveLearningArgs) -> anyhow::Result<()> {
             .map(|l| (*l).to_owned())
             .collect(),
         overlap_k: 1,
-        task: "judge".into(),
+        task: TaskKind::Judge,
         gold_rate: 0.0,
         lease_seconds: 600,
         reveal_models: false,
         retrain_every: 0,
-        scorer_strategy: "hybrid".to_owned(),
+        scorer_strategy: StrategyKind::Hybrid,
         gold_window: 20,
         gold_min_accuracy: 0.7,
         pause_flagged: false,

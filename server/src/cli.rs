@@ -10,9 +10,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Role;
-use crate::domain::{NewProject, ScalePreset, TaskKind};
+use crate::domain::{FrequencyBand, NewProject, ScalePreset, TaskKind};
 use crate::import::{ImportError, ImportFormat, ImportOptions};
 use crate::members;
+use crate::service::ServiceError;
 use crate::storage::{self, DEFAULT_DATABASE_URL, SharedStore};
 use crate::web::{self, AppState, DEFAULT_SITE_ROOT};
 
@@ -214,9 +215,9 @@ pub struct ExportArgs {
     /// Only judgments made under this guideline version number.
     #[arg(long)]
     pub guideline_version: Option<i64>,
-    /// Only pairs whose query is in this band (head, torso, tail).
-    #[arg(long)]
-    pub band: Option<String>,
+    /// Only pairs whose query is in this band.
+    #[arg(long, value_enum)]
+    pub band: Option<FrequencyBand>,
     /// Only pairs with this capability tag (e.g. multimodal).
     #[arg(long)]
     pub capability: Option<String>,
@@ -469,31 +470,52 @@ fn init_logging() {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    // Commands that need no database run without opening one.
-    let command = match cli.command {
+    let database = Database {
+        url: cli.database_url,
+        store: tokio::sync::OnceCell::new(),
+    };
+    let result = dispatch(&database, cli.command).await;
+    if let Some(store) = database.store.get() {
+        store.close().await;
+    }
+    result
+}
+
+/// The database a command names, opened the first time a command asks for it, so the
+/// commands that need none (`bench active-learning`, `demo --write-pairs`) never open it.
+struct Database {
+    url: String,
+    store: tokio::sync::OnceCell<SharedStore>,
+}
+
+impl Database {
+    async fn open(&self) -> anyhow::Result<&SharedStore> {
+        self.store
+            .get_or_try_init(|| async {
+                storage::connect(&self.url)
+                    .await
+                    .with_context(|| format!("cannot open the database {}", redact(&self.url)))
+            })
+            .await
+    }
+}
+
+async fn dispatch(database: &Database, command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Bench(BenchCommand::ActiveLearning(args)) => {
-            return crate::bench::active_learning(args).await;
+            crate::bench::active_learning(args).await
         }
         Command::Demo(DemoArgs {
             write_pairs: Some(path),
             seed,
             ..
-        }) => return write_demo_pairs(&path, seed),
-        command => command,
-    };
-    let store = storage::connect(&cli.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&cli.database_url)))?;
-    let result = dispatch(&store, command).await;
-    store.close().await;
-    result
-}
-
-async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Serve(args) => serve(store, &args).await,
-        Command::Import(ImportCommand::Pairs(args)) => import_pairs(store, args).await,
+        }) => write_demo_pairs(&path, seed),
+        Command::Serve(args) => serve(database.open().await?, &args).await,
+        Command::Import(ImportCommand::Pairs(args)) => {
+            import_pairs(database.open().await?, args).await
+        }
         Command::Project(ProjectCommand::Create(args)) => {
+            let store = database.open().await?;
             let new = NewProject {
                 name: args.name.unwrap_or_else(|| args.slug.clone()),
                 slug: args.slug,
@@ -513,21 +535,16 @@ async fn dispatch(store: &SharedStore, command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Stats(args) => stats(store, args).await,
-        Command::Users(UsersCommand::Add(args)) => users_add(store, args).await,
-        Command::Export(args) => export(store, args).await,
-        Command::Scorer(command) => scorer(store, command).await,
-        Command::Guideline(command) => guideline(store, command).await,
-        Command::Bench(BenchCommand::ActiveLearning(args)) => {
-            crate::bench::active_learning(args).await
+        Command::Stats(args) => stats(database.open().await?, args).await,
+        Command::Users(UsersCommand::Add(args)) => users_add(database.open().await?, args).await,
+        Command::Export(args) => export(database.open().await?, args).await,
+        Command::Scorer(command) => scorer(database.open().await?, command).await,
+        Command::Guideline(command) => guideline(database.open().await?, command).await,
+        Command::Bench(BenchCommand::Load(args)) => {
+            crate::load::command(database.open().await?, args).await
         }
-        Command::Bench(BenchCommand::Load(args)) => crate::load::command(store, args).await,
-        Command::Demo(DemoArgs {
-            write_pairs: Some(path),
-            seed,
-            ..
-        }) => write_demo_pairs(&path, seed),
         Command::Demo(args) => {
+            let store = database.open().await?;
             let summary = crate::demo_project::install(store.as_ref(), args.seed).await?;
             println!("{summary}");
             if args.no_serve {
@@ -877,15 +894,15 @@ async fn guideline(store: &SharedStore, command: GuidelineCommand) -> anyhow::Re
         }
         GuidelineCommand::Publish(args) => {
             let project = project_or_fail(store, &args.project).await?;
-            if args.note.trim().is_empty() {
-                bail!("--note: say what changed; it goes into the version history");
-            }
-            match store.publish_draft(&project, args.note.trim(), None).await {
+            match crate::service::guideline::publish(store.as_ref(), &project, None, &args.note)
+                .await
+            {
                 Ok(number) => {
                     println!("published version {number} of {}'s guideline", project.slug);
                     Ok(())
                 }
-                Err(crate::storage::StoreError::NotFound) => bail!(
+                Err(ServiceError::Invalid { field, message }) => bail!("--{field}: {message}"),
+                Err(ServiceError::Missing(_)) => bail!(
                     "project {} has no guideline draft; import one with `relabel guideline import --project {} FILE`",
                     project.slug,
                     project.slug

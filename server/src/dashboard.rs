@@ -1,4 +1,4 @@
-//! The quality dashboard's numbers (DESIGN.md section 5): final labels by band and by
+//! The quality dashboard's numbers: final labels by band and by
 //! capability, judgments per day, agreement over time, the annotator leaderboard, queue
 //! depth and the confusion of human final labels with the model CoTs' majority. Each
 //! chart is a table ([`ChartView`]) that the page draws as SVG, shows as a table and
@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use relabel_frontend::types::{ChartKind, ChartRow, ChartView, DashboardView};
+use relabel_core::types::{ChartKind, ChartRow, ChartView, DashboardView};
 
 use crate::domain::{FrequencyBand, Project};
 use crate::export::final_label::final_label;
@@ -403,7 +403,7 @@ pub fn to_csv(chart: &ChartView) -> Result<Vec<u8>, csv::Error> {
         record.extend(
             row.values
                 .iter()
-                .map(|v| v.map_or_else(String::new, relabel_frontend::dashboard::number)),
+                .map(|v| v.map_or_else(String::new, relabel_core::format::number)),
         );
         out.write_record(&record)?;
     }

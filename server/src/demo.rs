@@ -8,12 +8,13 @@
 //! what `label_by_guideline` gives, which applies the guideline's rules in order.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{CotRecord, ItemRecord, PairRecord, RuleExample, RuleRecord, TaskKind};
+use crate::domain::{CotRecord, ItemRecord, PairRecord, RuleRecord, ScalePreset, TaskKind};
 
 /// The demo project's data: the default guideline and the pairs to import.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,328 +187,32 @@ fn is_key(dim: Dim, cat: &Category) -> bool {
 
 const KR: &str = "knowledge-reasoning";
 const MM: &str = "multimodal";
+#[cfg(test)]
 const RA: &str = "rule-adherence";
 
-struct RuleSpec {
-    key: &'static str,
-    title: &'static str,
-    body: &'static str,
-    capabilities: &'static [&'static str],
-    dimension: Option<&'static str>,
-    /// Worked examples: (query, item title, label, why).
-    examples: &'static [(&'static str, &'static str, &'static str, &'static str)],
+/// The default guideline, in the format users import (`relabel guideline import`).
+const GUIDELINE: &str = include_str!("demo_guideline.toml");
+
+/// The default guideline as rule records, in order: read once from [`GUIDELINE`] by the
+/// parser an imported file goes through (a unit test proves it parses).
+fn rules() -> &'static [RuleRecord] {
+    static RULES: LazyLock<Vec<RuleRecord>> = LazyLock::new(|| {
+        let labels: Vec<String> = ScalePreset::Lore4
+            .labels()
+            .iter()
+            .map(|l| (*l).to_owned())
+            .collect();
+        crate::guideline::parse_on_scale(&labels, "server/src/demo_guideline.toml", GUIDELINE)
+            .unwrap_or_else(|e| panic!("the demo's guideline does not parse: {e}"))
+    });
+    &RULES
 }
 
-static RULES: [RuleSpec; 13] = [
-    RuleSpec {
-        key: "R-CAT-01",
-        title: "Category and product type",
-        body: "First decide which product the query asks for. An item from another category \
-               (a desk chair for *cast iron skillet*) is **L1 Irrelevant**. An item in the right \
-               category but of another product type (over-ear headphones for *earbuds*, a \
-               saucepan for *skillet*, a maxi dress for *midi dress*) is **L2 Mismatch**.",
-        capabilities: &[KR],
-        dimension: Some("category"),
-        examples: &[
-            (
-                "cast iron skillet",
-                "ErgoMax Mesh Desk Chair, Black",
-                "L1",
-                "Another category altogether: furniture for a cookware query.",
-            ),
-            (
-                "wireless earbuds",
-                "Sony WH-1000XM5 Wireless Over-Ear Headphones",
-                "L2",
-                "Right category (audio), wrong product type: over-ear, not earbuds.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-ACC-01",
-        title: "Accessories are not the product",
-        body: "An accessory, spare part or add-on (ear tips, a replacement lid, insoles, casters, \
-               a screen protector) is not the product the query asks for, even when its title \
-               names the queried brand, model or phone. Label it **L1 Irrelevant** unless the \
-               query itself asks for the accessory.",
-        capabilities: &[KR, RA],
-        dimension: Some("category"),
-        examples: &[
-            (
-                "sony wf-1000xm5",
-                "Silicone Ear Tips for Sony WF-1000XM5, 3 Pairs",
-                "L1",
-                "Ear tips are an accessory; the query asks for the earbuds themselves.",
-            ),
-            (
-                "ear tips for wf-1000xm5",
-                "Silicone Ear Tips for Sony WF-1000XM5, 3 Pairs",
-                "L4",
-                "Here the query asks for the accessory, so it is a full match.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-BRAND-01",
-        title: "Named brand",
-        body: "When the query names a brand, an item made by another brand is **L2 Mismatch**, \
-               however similar the product. Judge the brand that makes the item, not a brand \
-               it is said to fit (\"for Sony WF-1000XM5\"). If the query names no brand, the \
-               brand never lowers the label.",
-        capabilities: &[RA],
-        dimension: Some("brand"),
-        examples: &[
-            (
-                "nike running shoes",
-                "Adidas Ultraboost Light Running Shoes",
-                "L2",
-                "The query names Nike; Adidas makes this shoe.",
-            ),
-            (
-                "running shoes",
-                "Adidas Ultraboost Light Running Shoes",
-                "L4",
-                "No brand named, so the brand cannot lower the label.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-MODEL-01",
-        title: "Model and generation",
-        body: "When the query names a model or model number (*Pegasus 41*, *WH-1000XM5*, \
-               *Aeron*), an item of another model is **L2 Mismatch**, including the previous \
-               or next generation of the same line (*Pegasus 40* for *Pegasus 41*). Compare \
-               model numbers character by character: WF- (earbuds) and WH- (headphones) are \
-               different products.",
-        capabilities: &[KR, RA],
-        dimension: Some("model"),
-        examples: &[
-            (
-                "nike pegasus 41",
-                "Nike Air Zoom Pegasus 40 Men's Road Running Shoes",
-                "L2",
-                "Previous generation of the named model.",
-            ),
-            (
-                "sony wh-1000xm5",
-                "Sony WF-1000XM5 Wireless Noise Cancelling Earbuds",
-                "L2",
-                "WF- is the earbuds line, WH- the headphones: another product.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-COMPAT-01",
-        title: "Device compatibility",
-        body: "A case or cover must fit the exact device the query names. *iPhone 15 Pro*, \
-               *iPhone 15* and *iPhone 15 Pro Max* have different dimensions, so an item for \
-               another device is **L2 Mismatch**. Check the device in the title and the camera \
-               cut-out in the images.",
-        capabilities: &[KR],
-        dimension: Some("compatibility"),
-        examples: &[(
-            "iphone 15 pro case",
-            "Slim Silicone Case for iPhone 15 Pro Max",
-            "L2",
-            "Made for the Pro Max, which is larger than the 15 Pro.",
-        )],
-    },
-    RuleSpec {
-        key: "R-SIZE-01",
-        title: "Requested size",
-        body: "When the query gives a size (shoe size, clothing size, pan diameter or capacity, \
-               bed size, chair size), an item in another size is **L2 Mismatch**, even an \
-               adjacent one (10.5 for 10, Full for Queen). If the query gives no size, any \
-               size is fine.",
-        capabilities: &[RA],
-        dimension: Some("size"),
-        examples: &[
-            (
-                "nike pegasus 41 size 10",
-                "Nike Air Zoom Pegasus 41, Men's Size 10.5",
-                "L2",
-                "Adjacent size is still another size.",
-            ),
-            (
-                "queen linen sheet set",
-                "Linen Sheet Set, Full",
-                "L2",
-                "Full sheets do not fit a queen bed.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-AUD-01",
-        title: "Audience",
-        body: "When the query says who the product is for (men's, women's, kids'), an item made \
-               for another audience is **L2 Mismatch**, because sizing and fit differ. Unisex \
-               items meet either adult audience.",
-        capabilities: &[RA],
-        dimension: Some("audience"),
-        examples: &[
-            (
-                "women's trail running shoes",
-                "Salomon Speedcross 6 Men's Trail Running Shoes",
-                "L2",
-                "Made for men; the query asks for women's sizing and fit.",
-            ),
-            (
-                "women's running shoes",
-                "Unisex Everyday Running Shoes",
-                "L4",
-                "Unisex meets either adult audience.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-MAT-01",
-        title: "Material",
-        body: "Where the material decides how the product works (cast iron, enameled cast iron, \
-               stainless steel, nonstick or carbon steel cookware; mesh, fabric or leather \
-               chairs), another material than the one the query names is **L2 Mismatch**. For \
-               textiles and cases (linen vs cotton, silicone vs leather) a different material \
-               is a minor difference: **L3 Related**.",
-        capabilities: &[KR, RA],
-        dimension: Some("material"),
-        examples: &[
-            (
-                "cast iron skillet 12 inch",
-                "12 inch Stainless Steel Skillet",
-                "L2",
-                "Stainless steel cooks differently from cast iron.",
-            ),
-            (
-                "linen duvet cover",
-                "Cotton Percale Duvet Cover, Queen",
-                "L3",
-                "For textiles a different material is a minor difference.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-COLOR-01",
-        title: "Colour",
-        body: "When the query names a colour and the item's colour differs, the core need is \
-               still met: **L3 Related**. Judge the colour from the main image when the title \
-               does not state it.",
-        capabilities: &[MM, RA],
-        dimension: Some("colour"),
-        examples: &[(
-            "black midi dress",
-            "Satin Midi Dress, Emerald Green",
-            "L3",
-            "Right product, colour differs: the need is still mostly met.",
-        )],
-    },
-    RuleSpec {
-        key: "R-IMG-01",
-        title: "Style, judged from the images",
-        body: "Style (a wrap or slip dress, a trail or road outsole, a rugged, slim or wallet \
-               case) is often missing from the title, so look at the images. When the query \
-               names a style and the item's style differs, label **L3 Related**.",
-        capabilities: &[MM],
-        dimension: Some("style"),
-        examples: &[(
-            "wrap midi dress",
-            "Floral Midi Dress (images show a slip style)",
-            "L3",
-            "The images show a slip dress, not the wrap style asked for.",
-        )],
-    },
-    RuleSpec {
-        key: "R-PRICE-01",
-        title: "Price limits",
-        body: "When the query sets a price limit (*under $100*), an item that meets the need but \
-               costs more is **L3 Related**. Use the listed price; an item at or under the \
-               limit is not penalised.",
-        capabilities: &[RA],
-        dimension: Some("price"),
-        examples: &[
-            (
-                "running shoes under $100",
-                "Brooks Ghost 16 Running Shoes, $140",
-                "L3",
-                "Meets the need but is over the price limit.",
-            ),
-            (
-                "running shoes under $100",
-                "Brooks Revel 7 Running Shoes, $100",
-                "L4",
-                "At the limit is not over it.",
-            ),
-        ],
-    },
-    RuleSpec {
-        key: "R-SYN-01",
-        title: "Synonyms and common wording",
-        body: "Read the query as a shopper means it: synonyms and common variants name the same \
-               product (*frying pan* = *skillet*, *bluetooth earbuds* = *wireless earbuds*, \
-               *desk chair* = *office chair*). A match through a synonym is a full match: \
-               **L4 Excellent** when every other stated attribute matches.",
-        capabilities: &[KR],
-        dimension: Some("type"),
-        examples: &[(
-            "frying pan",
-            "Lodge 10.25 inch Cast Iron Skillet",
-            "L4",
-            "A skillet is a frying pan: a synonym is a full match.",
-        )],
-    },
-    RuleSpec {
-        key: "R-FULL-01",
-        title: "Full match",
-        body: "An item that matches the category and every attribute the query states is \
-               **L4 Excellent**; attributes the query does not mention never lower the label. \
-               When several attributes differ, the most severe rule decides: a key mismatch \
-               (L2) outweighs a minor difference (L3).",
-        capabilities: &[RA],
-        dimension: None,
-        examples: &[
-            (
-                "sony wh-1000xm5 black",
-                "Sony WH-1000XM5 Wireless Noise Cancelling Headphones, Black",
-                "L4",
-                "Category, brand, model and colour all match.",
-            ),
-            (
-                "nike pegasus 41 women's size 8 red",
-                "Nike Pegasus 41 Women's Size 8, Blue",
-                "L3",
-                "Only the colour differs, a minor difference.",
-            ),
-        ],
-    },
-];
-
-/// The default guideline as rule records, in order.
-fn rules() -> Vec<RuleRecord> {
-    RULES
-        .iter()
-        .map(|r| RuleRecord {
-            key: r.key.to_owned(),
-            title: r.title.to_owned(),
-            body: r.body.to_owned(),
-            capabilities: r.capabilities.iter().map(|c| (*c).to_owned()).collect(),
-            dimension: r.dimension.map(str::to_owned),
-            examples: r
-                .examples
-                .iter()
-                .map(|&(query, item_title, label, why)| RuleExample {
-                    query: query.to_owned(),
-                    item_title: item_title.to_owned(),
-                    label: label.to_owned(),
-                    why: why.to_owned(),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-fn rule_capabilities(key: &str) -> &'static [&'static str] {
-    RULES
+fn rule_capabilities(key: &str) -> &'static [String] {
+    rules()
         .iter()
         .find(|r| r.key == key)
-        .map_or(&[], |r| r.capabilities)
+        .map_or(&[], |r| r.capabilities.as_slice())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2275,7 +1980,10 @@ fn is_hard(need: &QueryNeed, item: &ItemRecord, verdict: Verdict) -> bool {
 /// Capability tags (from the deciding rule and the attributes the query states), plus
 /// `hard` for subtle pairs; sorted as the importer stores them.
 fn pair_tags(need: &QueryNeed, verdict: Verdict, hard: bool) -> Vec<String> {
-    let mut tags: BTreeSet<&str> = rule_capabilities(verdict.rule).iter().copied().collect();
+    let mut tags: BTreeSet<&str> = rule_capabilities(verdict.rule)
+        .iter()
+        .map(String::as_str)
+        .collect();
     if need.stated.contains_key(&Dim::Colour) || need.stated.contains_key(&Dim::Style) {
         tags.insert(MM);
     }
@@ -2816,7 +2524,7 @@ fn build(seed: u64) -> Built {
     }
     (
         DemoData {
-            rules: rules(),
+            rules: rules().to_vec(),
             pairs,
         },
         needs,

@@ -1,149 +1,10 @@
-//! The domain of DESIGN.md section 2: label scales, frequency bands, projects and the
-//! pair records that imports and the demo feed into storage.
+//! Projects and the pair records that imports and the demo feed into storage. The
+//! enums a project is made of (scale, task, band) live in `relabel-core`.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
+pub use relabel_core::project::{FrequencyBand, ScalePreset, StrategyKind, TaskKind};
 use serde::{Deserialize, Serialize};
-
-/// A preset ordinal label scale; labels are listed from the lowest level to the highest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ScalePreset {
-    /// LORE's four levels: L1 Irrelevant, L2 Mismatch, L3 Related, L4 Excellent.
-    Lore4,
-    /// Amazon ESCI: Irrelevant, Complement, Substitute, Exact.
-    Esci,
-    /// Wayfair WANDS: Irrelevant, Partial, Exact.
-    Wands,
-}
-
-impl ScalePreset {
-    /// The preset's name as stored and typed on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Lore4 => "lore4",
-            Self::Esci => "esci",
-            Self::Wands => "wands",
-        }
-    }
-
-    /// The preset's labels, lowest level first.
-    pub fn labels(self) -> &'static [&'static str] {
-        match self {
-            Self::Lore4 => &["L1", "L2", "L3", "L4"],
-            Self::Esci => &["Irrelevant", "Complement", "Substitute", "Exact"],
-            Self::Wands => &["Irrelevant", "Partial", "Exact"],
-        }
-    }
-}
-
-impl FromStr for ScalePreset {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "lore4" => Ok(Self::Lore4),
-            "esci" => Ok(Self::Esci),
-            "wands" => Ok(Self::Wands),
-            other => Err(format!(
-                "unknown scale {other:?}: expected lore4, esci or wands"
-            )),
-        }
-    }
-}
-
-/// A query's traffic band, derived from its frequency within its project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FrequencyBand {
-    /// The most frequent queries, together covering the first share of traffic.
-    Head,
-    /// The queries covering the next share of traffic.
-    Torso,
-    /// Everything else, including queries without a known frequency.
-    Tail,
-}
-
-impl FrequencyBand {
-    /// All bands, head first.
-    pub const ALL: [FrequencyBand; 3] = [Self::Head, Self::Torso, Self::Tail];
-
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Head => "head",
-            Self::Torso => "torso",
-            Self::Tail => "tail",
-        }
-    }
-}
-
-impl fmt::Display for FrequencyBand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FrequencyBand {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "head" => Ok(Self::Head),
-            "torso" => Ok(Self::Torso),
-            "tail" => Ok(Self::Tail),
-            other => Err(format!("unknown frequency band {other:?}")),
-        }
-    }
-}
-
-/// What a project asks of its annotators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum TaskKind {
-    /// Judge the label only.
-    #[serde(rename = "judge")]
-    #[value(name = "judge")]
-    Judge,
-    /// Rank the model's CoT candidates.
-    #[serde(rename = "rank")]
-    #[value(name = "rank")]
-    Rank,
-    /// Both, on one screen, label first.
-    #[serde(rename = "judge+rank")]
-    #[value(name = "judge+rank")]
-    JudgeAndRank,
-}
-
-impl TaskKind {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Judge => "judge",
-            Self::Rank => "rank",
-            Self::JudgeAndRank => "judge+rank",
-        }
-    }
-
-    /// The kind stored under `name`.
-    pub fn from_stored(name: &str) -> Option<Self> {
-        match name {
-            "judge" => Some(Self::Judge),
-            "rank" => Some(Self::Rank),
-            "judge+rank" => Some(Self::JudgeAndRank),
-            _ => None,
-        }
-    }
-
-    /// Whether the annotator gives a label.
-    pub fn judges(self) -> bool {
-        matches!(self, Self::Judge | Self::JudgeAndRank)
-    }
-
-    /// Whether the annotator ranks the CoT candidates.
-    pub fn ranks(self) -> bool {
-        matches!(self, Self::Rank | Self::JudgeAndRank)
-    }
-}
 
 /// What is needed to create a project.
 #[derive(Debug, Clone)]
@@ -202,14 +63,14 @@ pub struct Project {
     pub slug: String,
     /// Human-readable name.
     pub name: String,
-    /// The scale preset name.
-    pub scale: String,
+    /// The scale preset.
+    pub scale: ScalePreset,
     /// The scale's labels, lowest first.
     pub scale_labels: Vec<String>,
     /// Judgments wanted per pair.
     pub overlap_k: i64,
     /// What annotators are asked to do.
-    pub task: String,
+    pub task: TaskKind,
     /// Share of claims that look for a gold pair first.
     pub gold_rate: f64,
     /// How long a claimed pair is held for its annotator.
@@ -219,7 +80,7 @@ pub struct Project {
     /// `serve` retrains the scorer after this many newly completed pairs (0: never).
     pub retrain_every: i64,
     /// The acquisition strategy that fills the queue's priorities.
-    pub scorer_strategy: String,
+    pub scorer_strategy: StrategyKind,
     /// Gold accuracy is judged over each annotator's last this many gold answers.
     pub gold_window: i64,
     /// Below this share of exact gold answers (over the window) an annotator is flagged.
@@ -246,9 +107,8 @@ pub struct ProjectSettings {
     /// `serve` retrains the scorer after this many newly completed pairs (0: never;
     /// at most 1,000,000).
     pub retrain_every: i64,
-    /// The acquisition strategy that fills the queue's priorities (random, entropy,
-    /// margin, least-confidence, committee or hybrid).
-    pub scorer_strategy: String,
+    /// The acquisition strategy that fills the queue's priorities.
+    pub scorer_strategy: StrategyKind,
     /// Gold accuracy is judged over each annotator's last this many gold answers (1-1000).
     pub gold_window: i64,
     /// Below this share of exact gold answers over the window an annotator is flagged (0-1).
@@ -263,13 +123,13 @@ impl ProjectSettings {
     /// The settings a project has now.
     pub fn of(project: &Project) -> Self {
         Self {
-            task: TaskKind::from_stored(&project.task).unwrap_or(TaskKind::Judge),
+            task: project.task,
             overlap_k: project.overlap_k,
             gold_rate: project.gold_rate,
             lease_seconds: project.lease_seconds,
             reveal_models: project.reveal_models,
             retrain_every: project.retrain_every,
-            scorer_strategy: project.scorer_strategy.clone(),
+            scorer_strategy: project.scorer_strategy,
             gold_window: project.gold_window,
             gold_min_accuracy: project.gold_min_accuracy,
             pause_flagged: project.pause_flagged,
@@ -320,9 +180,6 @@ impl ProjectSettings {
                 "review_alpha: {} must be between -1 and 1",
                 self.review_alpha
             ));
-        }
-        if let Err(e) = relabel_models::acquisition::Strategy::named(&self.scorer_strategy) {
-            return Err(format!("scorer_strategy: {e}"));
         }
         Ok(())
     }

@@ -92,6 +92,20 @@ pub fn parse(
     name: &str,
     text: &str,
 ) -> Result<Vec<RuleRecord>, GuidelineFileError> {
+    parse_on_scale(&project.scale_labels, name, text)
+}
+
+/// [`parse`] against a scale's labels rather than a stored project's (the demo's default
+/// guideline is read before its project exists).
+///
+/// # Errors
+///
+/// As [`parse`].
+pub fn parse_on_scale(
+    scale_labels: &[String],
+    name: &str,
+    text: &str,
+) -> Result<Vec<RuleRecord>, GuidelineFileError> {
     let file: FileIn = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
         GuidelineFileError {
@@ -132,7 +146,7 @@ pub fn parse(
                 .collect(),
         });
     }
-    let problems = check(project, &rules, |at| {
+    let problems = check(scale_labels, &rules, |at| {
         let (id, title, examples) = &lines[at.rule];
         let n = match (at.example, at.field) {
             (Some(e), "label") => examples[e].1,
@@ -164,7 +178,7 @@ pub struct At {
 /// not empty, example queries not empty and labels on the project's scale. Each problem
 /// is `WHERE: field: what`, with `WHERE` from `locate` (a file's line, or `rules[2]`).
 pub fn check(
-    project: &Project,
+    scale_labels: &[String],
     rules: &[RuleRecord],
     locate: impl Fn(At) -> String,
 ) -> Vec<String> {
@@ -202,12 +216,12 @@ pub fn check(
                     locate(at(i, Some(e), "query"))
                 ));
             }
-            if !project.has_label(&example.label) {
+            if !scale_labels.contains(&example.label) {
                 problems.push(format!(
                     "{}: label: {:?} is not on the project's scale ({})",
                     locate(at(i, Some(e), "label")),
                     example.label,
-                    project.scale_labels.join(", ")
+                    scale_labels.join(", ")
                 ));
             }
         }

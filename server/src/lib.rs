@@ -25,5 +25,6 @@ pub mod queue;
 pub mod ranking;
 pub mod rereview;
 pub mod scorer;
+pub mod service;
 pub mod storage;
 pub mod web;

@@ -1,4 +1,4 @@
-//! Label quality (DESIGN.md section 5): each annotator's accuracy on gold pairs and the
+//! Label quality: each annotator's accuracy on gold pairs and the
 //! flag it raises, and the review queue: pairs whose judgments disagree, whose own
 //! Krippendorff alpha is low, or whose humans and model CoTs reach different labels.
 //!

@@ -1,6 +1,6 @@
 //! The work queue: which pair an annotator gets next, leases, and submitting, skipping
-//! and revising judgments. The invariants (DESIGN.md section 9) are enforced in the
-//! storage transaction; this module holds the types, the checks made before storage is
+//! and revising judgments. The invariants (docs/ARCHITECTURE.md, "The work queue") are
+//! enforced in the storage transaction; this module holds the types, the checks made before storage is
 //! touched, and the service functions the HTTP layer and the CLI call.
 
 use serde::{Deserialize, Serialize};
@@ -371,15 +371,15 @@ pub(crate) mod tests {
             id: 1,
             slug: "p".into(),
             name: "p".into(),
-            scale: "lore4".into(),
+            scale: crate::domain::ScalePreset::Lore4,
             scale_labels: vec!["L1".into(), "L2".into(), "L3".into(), "L4".into()],
             overlap_k: 3,
-            task: "judge".into(),
+            task: TaskKind::Judge,
             gold_rate: 0.05,
             lease_seconds: 600,
             reveal_models: false,
             retrain_every: 0,
-            scorer_strategy: "hybrid".to_owned(),
+            scorer_strategy: crate::domain::StrategyKind::Hybrid,
             gold_window: 20,
             gold_min_accuracy: 0.7,
             pause_flagged: false,

@@ -20,7 +20,7 @@ const MAX_STEP_CHARS: usize = 4_000;
 /// that place, e.g. `[[2], [0, 1]]` puts candidate 2 first and ties 0 and 1 after it.
 pub type Ranking = Vec<Vec<usize>>;
 
-pub use relabel_frontend::types::{CorrectedCot, StepFlag};
+pub use relabel_core::types::{CorrectedCot, StepFlag};
 
 /// What a ranking judgment carries besides the label.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -318,7 +318,7 @@ pub async fn score(
             .zip(probs)
             .zip(&rows)
             .map(|((p, probs), row)| {
-                let mut groups = vec![p.band.clone()];
+                let mut groups = vec![p.band.as_str().to_owned()];
                 groups.extend(p.tags.iter().cloned());
                 let candidate = Candidate {
                     probs: Some(probs),
@@ -380,10 +380,9 @@ pub async fn score(
     })
 }
 
-/// The strategy a project chose in its settings (hybrid when the stored name is unknown).
+/// The strategy a project chose in its settings, with the default weights.
 pub fn project_strategy(project: &Project) -> Strategy {
-    Strategy::named(&project.scorer_strategy)
-        .unwrap_or_else(|_| Strategy::of(acquisition::StrategyKind::Hybrid))
+    Strategy::of(project.scorer_strategy)
 }
 
 /// What a background retrain did.

@@ -1,11 +1,6 @@
 //! Test harness: a fresh database per test, on SQLite always and on PostgreSQL when
 //! `TEST_DATABASE_URL` names a server (a new database is created on it per test).
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
-
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 

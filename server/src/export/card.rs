@@ -78,7 +78,11 @@ pub fn dataset_card(
         "| guideline version | {} |",
         none(options.guideline_version.map(|v| v.to_string()))
     );
-    let _ = writeln!(card, "| band | {} |", none(options.band.clone()));
+    let _ = writeln!(
+        card,
+        "| band | {} |",
+        none(options.band.map(|b| b.as_str().to_owned()))
+    );
     let _ = writeln!(
         card,
         "| capability | {} |",

@@ -1,4 +1,4 @@
-//! Exports that training code reads as is (DESIGN.md section 4, docs/formats.md): SFT
+//! Exports that training code reads as is (docs/formats.md): SFT
 //! conversations, preference pairs, stepwise (process) labels, a labels table and a
 //! benchmark set. Pairs are read from the store a page at a time, so memory stays
 //! constant whatever the project's size; records are written in pair-id order with
@@ -16,12 +16,13 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::domain::{Project, RuleRecord};
+use crate::domain::{FrequencyBand, Project, RuleRecord, TaskKind};
 use crate::storage::{Store, StoreError};
 use final_label::{FinalLabel, LeftOut, agreement, final_label};
 pub use preference::PairSelection;
-use relabel_frontend::cot_text::{self, same_text};
-use relabel_frontend::types::{CorrectedCot, StepFlag};
+use relabel_core::cot_text::{self, same_text};
+use relabel_core::mix::{GOLDEN_GAMMA, splitmix64};
+use relabel_core::types::{CorrectedCot, StepFlag};
 
 /// Pairs read from the store per page.
 const PAGE: i64 = 500;
@@ -32,11 +33,11 @@ pub struct ExportPair {
     /// The pair's id.
     pub pair_id: i64,
     /// Its task (its own, else the project's).
-    pub task: String,
+    pub task: TaskKind,
     /// The query.
     pub query: String,
     /// The query's traffic band.
-    pub band: String,
+    pub band: FrequencyBand,
     /// The catalog's item id.
     pub item_id: String,
     /// The item's title.
@@ -141,7 +142,7 @@ pub struct ExportOptions {
     /// Only judgments made under this guideline version number.
     pub guideline_version: Option<i64>,
     /// Only pairs whose query is in this band.
-    pub band: Option<String>,
+    pub band: Option<FrequencyBand>,
     /// Only pairs with this capability tag.
     pub capability: Option<String>,
     /// Only pairs whose agreement is at least this.
@@ -249,18 +250,13 @@ fn query_draw(query: &str, seed: u64) -> f64 {
 /// A stable 64-bit hash of a query and a seed.
 fn query_hash(query: &str, seed: u64) -> u64 {
     // FNV-1a: stable across Rust versions and platforms, unlike DefaultHasher's keys.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(GOLDEN_GAMMA);
     for byte in query.as_bytes() {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     // FNV's high bits mix poorly for short, similar keys; finish with splitmix64's mixer.
-    hash ^= hash >> 30;
-    hash = hash.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    hash ^= hash >> 27;
-    hash = hash.wrapping_mul(0x94D0_49BB_1331_11EB);
-    hash ^= hash >> 31;
-    hash
+    splitmix64(hash)
 }
 
 /// Which split each query goes to: by its draw ([`is_test_query`]), except that when
@@ -685,7 +681,7 @@ fn judge<'a>(
     summary: &mut ExportSummary,
 ) -> Option<Judged<'a>> {
     let options = &prepared.options;
-    if options.band.as_ref().is_some_and(|b| *b != pair.band) {
+    if options.band.is_some_and(|b| b != pair.band) {
         return None;
     }
     if options

@@ -600,10 +600,10 @@ impl ParseRun {
     }
 
     /// Warns (once a line) when two of a pair's CoT candidates have the same text as the
-    /// exports compare them (`relabel_frontend::cot_text`: steps, else the text, and the
+    /// exports compare them (`relabel_core::cot_text`: steps, else the text, and the
     /// label reached; whitespace runs as one space).
     fn warn_identical_candidates(&mut self, line: u64, r: &PairRecord) {
-        use relabel_frontend::cot_text;
+        use relabel_core::cot_text;
         let answers: Vec<String> = r
             .cot
             .iter()

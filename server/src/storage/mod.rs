@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use relabel_frontend::types::{PairView, ProjectSummary};
+use relabel_core::types::{PairView, ProjectSummary};
 use serde::Serialize;
 
 use crate::auth::Role;

@@ -24,15 +24,22 @@ pub(crate) fn rows_per_statement(columns: usize) -> usize {
 /// The queue's order among pairs without a priority: a shuffle seeded by the project,
 /// stable across runs and machines (splitmix64 of the pair's query and item ids).
 pub(crate) fn shuffle_key(project_id: i64, query_id: i64, item_id: i64) -> i64 {
-    let mut x = (project_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    use relabel_core::mix::{GOLDEN_GAMMA, splitmix64};
+    let x = (project_id as u64).wrapping_mul(GOLDEN_GAMMA)
         ^ (query_id as u64).rotate_left(32)
         ^ (item_id as u64);
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    (x >> 1) as i64
+    (splitmix64(x) >> 1) as i64
+}
+
+/// A stored name read as the enum it stands for (`TaskKind`, `ScalePreset`, ...): read
+/// once, where the row is, and an unknown name is a corrupt row rather than a default.
+pub(crate) fn parse_stored<T: std::str::FromStr<Err = String>>(
+    column: &str,
+    value: String,
+) -> Result<T, crate::storage::StoreError> {
+    value
+        .parse()
+        .map_err(|e| crate::storage::StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 /// Encodes a value as the JSON text stored in JSON-shaped columns.
@@ -46,7 +53,7 @@ macro_rules! impl_store {
         use std::collections::{BTreeMap, HashMap};
 
         use async_trait::async_trait;
-        use relabel_frontend::types::{CotView, ItemView, PairView, ProjectSummary};
+        use relabel_core::types::{CotView, ItemView, PairView, ProjectSummary};
         use sqlx::{QueryBuilder, Row, Transaction};
 
         use $crate::bands::{BandCuts, assign_bands};
@@ -309,16 +316,19 @@ macro_rules! impl_store {
                 id: row.try_get("id")?,
                 slug: row.try_get("slug")?,
                 name: row.try_get("name")?,
-                scale: row.try_get("scale")?,
+                scale: $crate::storage::shared::parse_stored("projects.scale", row.try_get("scale")?)?,
                 scale_labels: serde_json::from_str(&labels)
                     .map_err(|e| StoreError::Corrupt(format!("projects.scale_labels: {e}")))?,
                 overlap_k: row.try_get("overlap_k")?,
-                task: row.try_get("task")?,
+                task: $crate::storage::shared::parse_stored("projects.task", row.try_get("task")?)?,
                 gold_rate: row.try_get("gold_rate")?,
                 lease_seconds: row.try_get("lease_seconds")?,
                 reveal_models: row.try_get("reveal_models")?,
                 retrain_every: row.try_get("retrain_every")?,
-                scorer_strategy: row.try_get("scorer_strategy")?,
+                scorer_strategy: $crate::storage::shared::parse_stored(
+                    "projects.scorer_strategy",
+                    row.try_get("scorer_strategy")?,
+                )?,
                 gold_window: row.try_get("gold_window")?,
                 gold_min_accuracy: row.try_get("gold_min_accuracy")?,
                 pause_flagged: row.try_get("pause_flagged")?,
@@ -393,16 +403,18 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(slug, name, scale, overlap_k, pairs, judgments)| ProjectSummary {
-                        slug,
-                        name,
-                        scale,
-                        overlap_k,
-                        pairs,
-                        judgments,
-                        my_roles: Vec::new(),
+                    .map(|(slug, name, scale, overlap_k, pairs, judgments)| {
+                        Ok(ProjectSummary {
+                            slug,
+                            name,
+                            scale: $crate::storage::shared::parse_stored("projects.scale", scale)?,
+                            overlap_k,
+                            pairs,
+                            judgments,
+                            my_roles: Vec::new(),
+                        })
                     })
-                    .collect())
+                    .collect::<Result<Vec<_>, StoreError>>()?)
             }
 
             async fn stats(&self, project: &Project) -> Result<ProjectStats, StoreError> {
@@ -971,9 +983,12 @@ macro_rules! impl_store {
                     .collect::<Result<Vec<_>, StoreError>>()?;
                 Ok(Some(PairView {
                     pair_id,
-                    task: task.unwrap_or_else(|| project.task.clone()),
+                    task: match task {
+                        Some(task) => $crate::storage::shared::parse_stored("pairs.task", task)?,
+                        None => project.task,
+                    },
                     query,
-                    band,
+                    band: $crate::storage::shared::parse_stored("queries.band", band)?,
                     item: ItemView {
                         id,
                         title,
@@ -1018,9 +1033,12 @@ macro_rules! impl_store {
                     index.insert(id, pairs.len());
                     pairs.push(ExportPair {
                         pair_id: id,
-                        task: task.unwrap_or_else(|| project.task.clone()),
+                        task: match task {
+                            Some(task) => $crate::storage::shared::parse_stored("pairs.task", task)?,
+                            None => project.task,
+                        },
                         query: row.try_get("text")?,
-                        band: row.try_get("band")?,
+                        band: $crate::storage::shared::parse_stored("queries.band", row.try_get("band")?)?,
                         item_id: row.try_get("external_id")?,
                         item_title: row.try_get("title")?,
                         category: serde_json::from_str(&category).map_err(|e| corrupt("items.category", e))?,
@@ -1167,7 +1185,7 @@ macro_rules! impl_store {
                     .bind(settings.lease_seconds)
                     .bind(settings.reveal_models)
                     .bind(settings.retrain_every)
-                    .bind(&settings.scorer_strategy)
+                    .bind(settings.scorer_strategy.as_str())
                     .bind(settings.gold_window)
                     .bind(settings.gold_min_accuracy)
                     .bind(settings.pause_flagged)
@@ -1207,9 +1225,10 @@ macro_rules! impl_store {
                         .fetch_optional(&self.pool)
                         .await?;
                 let Some((task,)) = task else { return Ok(None) };
-                let task = task.as_deref().unwrap_or(&project.task);
-                let task = TaskKind::from_stored(task)
-                    .ok_or_else(|| StoreError::Corrupt(format!("task {task:?}")))?;
+                let task: TaskKind = match task {
+                    Some(task) => $crate::storage::shared::parse_stored("pairs.task", task)?,
+                    None => project.task,
+                };
                 let rows: Vec<(String, Option<String>)> = sqlx::query_as(
                     "SELECT steps, label FROM cot_candidates WHERE pair_id = $1 ORDER BY position",
                 )

@@ -221,11 +221,7 @@ pub async fn visible_projects(
         if let Some(project) = state.store.project(&summary.slug).await?
             && user.is_member(&project)
         {
-            summary.my_roles = user
-                .roles_in(&project)
-                .iter()
-                .map(|r| r.as_str().to_owned())
-                .collect();
+            summary.my_roles = user.roles_in(&project);
             visible.push(summary);
         }
     }

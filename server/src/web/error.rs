@@ -68,6 +68,18 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::service::ServiceError> for AppError {
+    fn from(err: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as S;
+        match err {
+            S::Invalid { .. } => Self::Unprocessable(err.to_string()),
+            S::Problems(problems) => Self::Unprocessable(problems.join("\n")),
+            S::Missing(_) => Self::NotFound,
+            S::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::queue::QueueError> for AppError {
     fn from(err: crate::queue::QueueError) -> Self {
         use crate::queue::QueueError as Q;

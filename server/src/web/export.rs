@@ -14,6 +14,7 @@ use super::AppState;
 use super::auth::{CurrentUser, project_for};
 use super::error::AppError;
 use crate::auth::Role;
+use crate::domain::FrequencyBand;
 use crate::export::{self, ExportFormat, ExportOptions, Output, PairSelection, Style};
 
 /// The query of `GET .../export`.
@@ -110,7 +111,9 @@ pub async fn download(
     options.test_share = split;
     options.seed = number("seed", q.seed.as_deref())?.unwrap_or(0);
     options.guideline_version = number("guideline_version", q.guideline_version.as_deref())?;
-    options.band = text(q.band);
+    options.band = text(q.band)
+        .map(|b| choice::<FrequencyBand>("band", &b))
+        .transpose()?;
     options.capability = text(q.capability);
     options.min_agreement = number("min_agreement", q.min_agreement.as_deref())?;
 

@@ -232,17 +232,17 @@ pub async fn save_draft(
 ) -> Result<Json<VersionView>, AppError> {
     let project = project_for(&state, &user, &slug, EDITORS).await?;
     let rules: Vec<crate::domain::RuleRecord> = body.rules.into_iter().map(Into::into).collect();
-    let problems = guideline::check(&project, &rules, |at| match at.example {
-        Some(e) => format!("rules[{}].examples[{e}]", at.rule),
-        None => format!("rules[{}]", at.rule),
-    });
-    if !problems.is_empty() {
-        return Err(AppError::Unprocessable(problems.join("\n")));
-    }
-    state
-        .store
-        .save_draft(&project, &rules, Some(user.id))
-        .await?;
+    crate::service::guideline::save_draft(
+        state.store.as_ref(),
+        &project,
+        Some(user.id),
+        &rules,
+        |at| match at.example {
+            Some(e) => format!("rules[{}].examples[{e}]", at.rule),
+            None => format!("rules[{}]", at.rule),
+        },
+    )
+    .await?;
     Ok(Json(VersionView {
         number: 0,
         change_note: String::new(),
@@ -287,15 +287,13 @@ pub async fn publish(
     ApiJson(body): ApiJson<PublishRequest>,
 ) -> Result<Json<Published>, AppError> {
     let project = project_for(&state, &user, &slug, EDITORS).await?;
-    if body.note.trim().is_empty() {
-        return Err(AppError::Unprocessable(
-            "note: say what changed; it goes into the version history".into(),
-        ));
-    }
-    let number = state
-        .store
-        .publish_draft(&project, body.note.trim(), Some(user.id))
-        .await?;
+    let number = crate::service::guideline::publish(
+        state.store.as_ref(),
+        &project,
+        Some(user.id),
+        &body.note,
+    )
+    .await?;
     Ok(Json(Published { number }))
 }
 

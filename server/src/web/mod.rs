@@ -125,6 +125,15 @@ impl StoreBackend {
     }
 }
 
+/// A service's refusal as the pages show it: its message, one line.
+fn service_error(err: crate::service::ServiceError) -> BackendError {
+    use crate::service::ServiceError as S;
+    match err {
+        S::Store(e) => backend_error(e.into()),
+        refused => BackendError::Refused(refused.to_string()),
+    }
+}
+
 fn backend_error(err: error::AppError) -> BackendError {
     use error::AppError as E;
     match err {
@@ -342,7 +351,7 @@ impl Backend for StoreBackend {
             .map(|m| MemberView {
                 user_id: m.user_id,
                 name: m.name,
-                roles: m.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                roles: m.roles.clone(),
                 site_admin: m.site_admin,
                 disabled: m.disabled,
             })
@@ -392,24 +401,26 @@ impl Backend for StoreBackend {
         &self,
         request: &Parts,
         slug: String,
-        view: SettingsView,
+        view: relabel_frontend::backend::SettingsChange,
     ) -> Result<SettingsView, BackendError> {
         let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
+        let scorer_strategy = match &view.scorer_strategy {
+            Some(name) => name
+                .parse()
+                .map_err(|e| BackendError::Refused(format!("scorer_strategy: {e}")))?,
+            None => project.scorer_strategy,
+        };
         let settings = ProjectSettings {
-            task: crate::domain::TaskKind::from_stored(&view.task).ok_or_else(|| {
-                BackendError::Refused(format!(
-                    "task: {:?} is not one of judge, rank, judge+rank",
-                    view.task
-                ))
-            })?,
+            task: view
+                .task
+                .parse()
+                .map_err(|e| BackendError::Refused(format!("task: {e}")))?,
             overlap_k: view.overlap_k,
             gold_rate: view.gold_percent / 100.0,
             lease_seconds: view.lease_minutes.saturating_mul(60),
             reveal_models: view.reveal_models,
             retrain_every: view.retrain_every.unwrap_or(project.retrain_every),
-            scorer_strategy: view
-                .scorer_strategy
-                .unwrap_or_else(|| project.scorer_strategy.clone()),
+            scorer_strategy,
             gold_window: view.gold_window.unwrap_or(project.gold_window),
             gold_min_accuracy: view
                 .gold_min_percent
@@ -744,22 +755,21 @@ impl Backend for StoreBackend {
                     .collect(),
             })
             .collect();
-        let problems = crate::guideline::check(&project, &rules, |at| {
-            let id = rules.get(at.rule).map_or("", |r| r.key.as_str());
-            match at.example {
-                Some(e) => format!("rule {} ({id}), example {}", at.rule + 1, e + 1),
-                None => format!("rule {} ({id})", at.rule + 1),
-            }
-        });
-        if !problems.is_empty() {
-            return Err(BackendError::Refused(problems.join("; ")));
-        }
-        self.0
-            .store
-            .save_draft(&project, &rules, Some(user.id))
-            .await
-            .map(|_| ())
-            .map_err(|e| backend_error(e.into()))
+        crate::service::guideline::save_draft(
+            self.0.store.as_ref(),
+            &project,
+            Some(user.id),
+            &rules,
+            |at| {
+                let id = rules.get(at.rule).map_or("", |r| r.key.as_str());
+                match at.example {
+                    Some(e) => format!("rule {} ({id}), example {}", at.rule + 1, e + 1),
+                    None => format!("rule {} ({id})", at.rule + 1),
+                }
+            },
+        )
+        .await
+        .map_err(service_error)
     }
 
     async fn publish_guideline_draft(
@@ -769,21 +779,9 @@ impl Backend for StoreBackend {
         note: String,
     ) -> Result<i64, BackendError> {
         let (user, project) = self.caller_in(request, &slug, EDITORS).await?;
-        if note.trim().is_empty() {
-            return Err(BackendError::Refused(
-                "note: say what changed; it goes into the version history".into(),
-            ));
-        }
-        self.0
-            .store
-            .publish_draft(&project, note.trim(), Some(user.id))
+        crate::service::guideline::publish(self.0.store.as_ref(), &project, Some(user.id), &note)
             .await
-            .map_err(|e| match e {
-                crate::storage::StoreError::NotFound => {
-                    BackendError::Refused("there is no draft to publish; save one first".into())
-                }
-                other => backend_error(other.into()),
-            })
+            .map_err(service_error)
     }
 
     async fn search_pairs(
@@ -838,23 +836,19 @@ const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
 
 fn settings_view(settings: &ProjectSettings) -> SettingsView {
     SettingsView {
-        task: settings.task.as_str().to_owned(),
+        task: settings.task,
         overlap_k: settings.overlap_k,
         gold_percent: (settings.gold_rate * 1000.0).round() / 10.0,
         lease_minutes: settings.lease_seconds / 60,
         reveal_models: settings.reveal_models,
         retrain_every: Some(settings.retrain_every),
-        scorer_strategy: Some(settings.scorer_strategy.clone()),
+        scorer_strategy: Some(settings.scorer_strategy),
         gold_window: Some(settings.gold_window),
         gold_min_percent: Some((settings.gold_min_accuracy * 1000.0).round() / 10.0),
         pause_flagged: Some(settings.pause_flagged),
         review_alpha: Some(settings.review_alpha),
         // The default first.
-        strategy_choices: relabel_models::acquisition::StrategyKind::ALL
-            .iter()
-            .rev()
-            .map(|k| (k.name().to_owned(), k.describe().to_owned()))
-            .collect(),
+        strategy_choices: relabel_core::StrategyKind::ALL.into_iter().rev().collect(),
         scorer_runs: Vec::new(),
         scorer_off: None,
     }

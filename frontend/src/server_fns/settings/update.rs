@@ -30,7 +30,7 @@ pub async fn update_settings(
     review_alpha: Option<f64>,
 ) -> Result<SettingsView, AppFnError> {
     let (backend, parts) = crate::error::server_context()?;
-    let settings = SettingsView {
+    let change = crate::backend::SettingsChange {
         task,
         overlap_k,
         gold_percent,
@@ -42,9 +42,6 @@ pub async fn update_settings(
         gold_window,
         gold_min_percent,
         review_alpha,
-        strategy_choices: Vec::new(),
-        scorer_runs: Vec::new(),
-        scorer_off: None,
     };
-    Ok(backend.update_settings(&parts, slug, settings).await?)
+    Ok(backend.update_settings(&parts, slug, change).await?)
 }

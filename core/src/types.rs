@@ -2,40 +2,44 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::project::{FrequencyBand, ScalePreset, StrategyKind, TaskKind};
+pub use crate::role::PROJECT_ROLES;
+use crate::role::Role;
+
 /// One row of the project list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectSummary {
     /// URL-safe identifier.
     pub slug: String,
     /// Human-readable name.
     pub name: String,
     /// Label scale preset.
-    pub scale: String,
+    pub scale: ScalePreset,
     /// Judgments wanted per pair.
     pub overlap_k: i64,
     /// Pairs in the project.
     pub pairs: i64,
     /// Judgments collected so far.
     pub judgments: i64,
-    /// The caller's roles in the project (admin, guideline_editor, reviewer, annotator).
+    /// The caller's roles in the project.
     #[serde(default)]
-    pub my_roles: Vec<String>,
+    pub my_roles: Vec<Role>,
 }
 
 /// A pair as an annotator sees it: nothing says whether it is a gold pair, and the
 /// models behind the CoT candidates are not named (blind ranking).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairView {
     /// The pair's id, to quote when submitting.
     pub pair_id: i64,
     /// What is asked: `judge`, `rank` or `judge+rank`.
-    pub task: String,
+    pub task: TaskKind,
     /// The query text.
     pub query: String,
     /// The query's traffic band: head, torso or tail.
-    pub band: String,
+    pub band: FrequencyBand,
     /// The product.
     pub item: ItemView,
     /// The model's chain-of-thought candidates, in their stored order.
@@ -49,7 +53,7 @@ pub struct PairView {
 
 /// A product as shown to annotators.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemView {
     /// The catalog's id.
     pub id: String,
@@ -69,7 +73,7 @@ pub struct ItemView {
 
 /// One CoT candidate, without its model's name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CotView {
     /// Position among the pair's candidates (0-based).
     pub position: i64,
@@ -199,8 +203,8 @@ pub struct MemberView {
     pub user_id: i64,
     /// Login name.
     pub name: String,
-    /// Roles held in the project (admin, guideline_editor, reviewer, annotator).
-    pub roles: Vec<String>,
+    /// Roles held in the project.
+    pub roles: Vec<Role>,
     /// Admin of every project (granted from the command line, not here).
     pub site_admin: bool,
     /// A disabled user cannot log in.
@@ -220,17 +224,9 @@ pub struct AddedMember {
     pub password: Option<String>,
 }
 
-/// The roles a project admin can grant, as stored and shown.
-pub const PROJECT_ROLES: [(&str, &str); 4] = [
-    ("annotator", "Annotator"),
-    ("reviewer", "Reviewer"),
-    ("guideline_editor", "Guideline editor"),
-    ("admin", "Admin"),
-];
-
 /// Where a candidate's reasoning first went wrong, and against which rule or dimension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepFlag {
     /// The candidate's position (0-based).
     pub candidate: usize,
@@ -246,7 +242,7 @@ pub struct StepFlag {
 
 /// The annotator's own reasoning, in the fixed step structure, and the label it reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CorrectedCot {
     /// The steps, in order.
     pub steps: Vec<String>,
@@ -259,7 +255,7 @@ pub struct CorrectedCot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsView {
     /// `judge`, `rank` or `judge+rank`, for pairs that do not set their own.
-    pub task: String,
+    pub task: TaskKind,
     /// Judgments wanted per pair.
     pub overlap_k: i64,
     /// Share of claims that look for a gold pair first, in percent.
@@ -275,7 +271,7 @@ pub struct SettingsView {
     /// The acquisition strategy that fills the queue's priorities. Always set when read;
     /// `None` in a change keeps the current value.
     #[serde(default)]
-    pub scorer_strategy: Option<String>,
+    pub scorer_strategy: Option<StrategyKind>,
     /// Gold accuracy is judged over each annotator's last this many gold answers. Always
     /// set when read; `None` in a change keeps all four quality settings as they are.
     #[serde(default)]
@@ -289,10 +285,9 @@ pub struct SettingsView {
     /// A pair whose own Krippendorff alpha is below this goes to review.
     #[serde(default)]
     pub review_alpha: Option<f64>,
-    /// The acquisition strategies the server knows: `(name, what it puts first)` (read
-    /// only; the list lives with the strategies themselves).
+    /// The acquisition strategies the server offers, the default first (read only).
     #[serde(default)]
-    pub strategy_choices: Vec<(String, String)>,
+    pub strategy_choices: Vec<StrategyKind>,
     /// The scorer's newest training runs, newest first (read only).
     #[serde(default)]
     pub scorer_runs: Vec<ScorerRunView>,
