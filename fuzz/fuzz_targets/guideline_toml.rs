@@ -7,9 +7,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let project = relabel_fuzz::project();
-    if let Ok(rules) = relabel::guideline::parse(&project, "fuzz.toml", text) {
-        let written = relabel::guideline::write(&rules, "fuzz");
-        let again = relabel::guideline::parse(&project, "written.toml", &written)
+    if let Ok(rules) = relabel_formats::guideline::parse(&project, "fuzz.toml", text) {
+        let written = relabel_formats::guideline::write(&rules, "fuzz");
+        let again = relabel_formats::guideline::parse(&project, "written.toml", &written)
             .unwrap_or_else(|e| panic!("a written guideline does not read back: {e:?}\n{written}"));
         assert_eq!(rules, again, "the round trip changed the rules");
     }

@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    relabel_fuzz::read(relabel::import::ImportFormat::Csv, data);
+    relabel_fuzz::read(relabel_formats::import::ImportFormat::Csv, data);
 });

@@ -30,7 +30,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let html = relabel_frontend::markdown::render(text).to_ascii_lowercase();
+    let html = relabel_formats::markdown::render(text).to_ascii_lowercase();
     for tag in [
         "<script", "<img", "<iframe", "<svg", "<object", "<embed", "<style",
     ] {

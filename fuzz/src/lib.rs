@@ -1,10 +1,8 @@
-//! What the fuzz targets share: a project on the LORE scale, and one runtime to run the
-//! import reader on (it parses on a blocking thread, as a real import does).
+//! What the fuzz targets share: a project on the LORE scale, and the import reader run
+//! as an import runs it (the file whole, every bad line named).
 
-use std::sync::LazyLock;
-
-use relabel::domain::{Project, ScalePreset};
-use relabel::import::{ImportError, ImportFormat, ImportOptions};
+use relabel_core::domain::{Project, ScalePreset, StrategyKind, TaskKind};
+use relabel_formats::import::{ImportFormat, ReadError, ReadOptions};
 
 /// A judge-and-rank project on the 4-level LORE scale, k = 3.
 pub fn project() -> Project {
@@ -12,19 +10,19 @@ pub fn project() -> Project {
         id: 1,
         slug: "fuzz".into(),
         name: "fuzz".into(),
-        scale: ScalePreset::Lore4.name().into(),
+        scale: ScalePreset::Lore4,
         scale_labels: ScalePreset::Lore4
             .labels()
             .iter()
             .map(|l| (*l).to_owned())
             .collect(),
         overlap_k: 3,
-        task: "judge+rank".into(),
+        task: TaskKind::JudgeAndRank,
         gold_rate: 0.0,
         lease_seconds: 600,
         reveal_models: false,
         retrain_every: 0,
-        scorer_strategy: "random".into(),
+        scorer_strategy: StrategyKind::Random,
         gold_window: 20,
         gold_min_accuracy: 0.7,
         pause_flagged: false,
@@ -32,23 +30,17 @@ pub fn project() -> Project {
     }
 }
 
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a runtime")
-});
-
 /// Reads `data` as an import file of `format`. Whatever the bytes, the reader must
 /// answer records or line-located errors; a panic is a bug.
 pub fn read(format: ImportFormat, data: &[u8]) {
     let project = project();
-    let result = RUNTIME.block_on(relabel::import::read_bytes(
-        &project,
+    let result = relabel_formats::import::read_all(
         "fuzz",
+        &project,
         format,
-        bytes::Bytes::copy_from_slice(data),
-        &ImportOptions::default(),
-    ));
+        data,
+        ReadOptions::default(),
+    );
     match result {
         Ok(records) => {
             // What was accepted is on the scale.
@@ -58,11 +50,10 @@ pub fn read(format: ImportFormat, data: &[u8]) {
                 }
             }
         }
-        Err(ImportError::Rejected { errors, .. }) => {
+        Err(ReadError::Rejected { errors, .. }) => {
             assert!(!errors.is_empty(), "a rejection names its lines");
             assert!(errors.iter().all(|e| e.line >= 1), "lines count from 1");
         }
-        Err(ImportError::Io { source, .. }) => panic!("reading memory failed: {source}"),
-        Err(other) => panic!("unexpected: {other}"),
+        Err(ReadError::Io { source, .. }) => panic!("reading memory failed: {source}"),
     }
 }

@@ -25,7 +25,7 @@ pub const COLUMNS: [&str; 11] = [
 const REQUIRED: [&str; 3] = ["query", "item_id", "item_title"];
 
 /// Reads a CSV file into `run`, row by row.
-pub(super) fn read_csv(run: &mut ParseRun, file: Box<dyn Read + Send>) -> std::io::Result<()> {
+pub(super) fn read_csv(run: &mut ParseRun<'_>, file: impl Read) -> std::io::Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -90,7 +90,7 @@ pub(super) fn read_csv(run: &mut ParseRun, file: Box<dyn Read + Send>) -> std::i
         }
         run.lines += 1;
         let parsed = row_to_raw(&columns, &record).and_then(|raw| {
-            super::validate::validate(raw, &run.project).map_err(|errors| {
+            super::validate::validate(raw, run.project).map_err(|errors| {
                 errors
                     .into_iter()
                     .map(|e| FieldError {
@@ -105,7 +105,7 @@ pub(super) fn read_csv(run: &mut ParseRun, file: Box<dyn Read + Send>) -> std::i
         if rows.is_multiple_of(1024)
             && let Some(p) = position
         {
-            run.progress.set_position(p.byte());
+            run.out.progress(p.byte());
         }
     }
     Ok(())

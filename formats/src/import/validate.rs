@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::Deserialize;
 
 use super::FieldError;
-use crate::domain::{CotRecord, ItemRecord, PairRecord, Project, TaskKind};
+use relabel_core::domain::{CotRecord, ItemRecord, PairRecord, Project, TaskKind};
 
 /// Most CoT candidates one pair may carry (the ranking screen handles 2 to 8).
 pub const MAX_COT_CANDIDATES: usize = 8;
