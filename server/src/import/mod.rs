@@ -38,10 +38,15 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
+        // The reader's defaults, written once in relabel-formats.
+        let ReadOptions {
+            max_errors,
+            batch_size,
+        } = ReadOptions::default();
         Self {
             format: None,
-            max_errors: 50,
-            batch_size: 2_000,
+            max_errors,
+            batch_size,
             progress: false,
         }
     }
