@@ -12,64 +12,8 @@ use relabel_quality::{Metric, ReliabilityData, krippendorff_alpha, unit_alphas};
 use serde::Serialize;
 
 use crate::domain::Project;
+pub use crate::storage::rows::{Decision, GoldRow, JudgmentDetail, ReviewRows};
 use crate::storage::{Store, StoreError};
-
-/// An annotator's first answer to a gold pair, as the store reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GoldRow {
-    /// The annotator.
-    pub user_id: i64,
-    /// Their name.
-    pub user: String,
-    /// The gold pair.
-    pub pair_id: i64,
-    /// The label they gave (none for a rank-only judgment).
-    pub label: Option<String>,
-    /// The gold label.
-    pub gold: String,
-    /// The rule ids they cited.
-    pub rules: Vec<String>,
-    /// The pair's tags (capabilities among them).
-    pub tags: Vec<String>,
-    /// When they answered (epoch ms).
-    pub at: i64,
-}
-
-/// A judgment as a reviewer sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct JudgmentDetail {
-    /// The judgment's id.
-    pub id: i64,
-    /// The annotator's name.
-    pub annotator: String,
-    /// 1 for a first judgment, higher for revisions.
-    pub revision: i64,
-    /// The label (none for a rank-only judgment).
-    pub label: Option<String>,
-    /// Why, in the annotator's words.
-    pub rationale: Option<String>,
-    /// The rules cited.
-    pub rules: Vec<crate::queue::RuleCitation>,
-    /// The guideline version number shown when judging.
-    pub guideline_version: Option<i64>,
-    /// When it was made (epoch ms).
-    pub created_at: i64,
-}
-
-/// A reviewer's decision on a pair's final label.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Decision {
-    /// The decision's id.
-    pub id: i64,
-    /// The reviewer's name.
-    pub reviewer: String,
-    /// The final label.
-    pub label: String,
-    /// The reviewer's note.
-    pub note: String,
-    /// When (epoch ms).
-    pub created_at: i64,
-}
 
 /// Right answers out of answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -244,22 +188,6 @@ pub async fn is_flagged(
         project.gold_window,
         project.gold_min_accuracy,
     ))
-}
-
-/// What the review queue is computed from, as the store reads it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReviewRows {
-    /// `(pair, annotator, label, made at)` for every labelled judgment, revisions in order
-    /// (the last per pair and annotator counts).
-    pub judgments: Vec<(i64, i64, String, i64)>,
-    /// `(pair, label)` of each CoT candidate that reached a label, for judged pairs.
-    pub model_labels: Vec<(i64, String)>,
-    /// `(pair, time, label)` of the latest reviewer decision per pair.
-    pub decided: Vec<(i64, i64, String)>,
-    /// Pairs with at least the project's k judgments.
-    pub complete: Vec<i64>,
-    /// `(pair, rule, from version, to version)` of each open re-review.
-    pub rereviews: Vec<(i64, String, i64, i64)>,
 }
 
 /// Why a pair is in the review queue.

@@ -1,155 +1,16 @@
 //! The work queue: which pair an annotator gets next, leases, and submitting, skipping
 //! and revising judgments. The invariants (docs/ARCHITECTURE.md, "The work queue") are
-//! enforced in the storage transaction; this module holds the types, the checks made before storage is
-//! touched, and the service functions the HTTP layer and the CLI call.
-
-use serde::{Deserialize, Serialize};
+//! enforced in the storage transaction; this module holds the checks made before storage is
+//! touched and the service functions the HTTP layer and the CLI call (the rows themselves are
+//! `storage::rows`, re-exported here).
 
 use crate::domain::{Project, TaskKind, now_ms};
-use crate::ranking::{self, RankingContext, RankingInput};
-use crate::storage::{Store, StoreError};
-
-/// A pair handed to an annotator, held for them until `expires_at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Claim {
-    /// The pair to judge.
-    pub pair_id: i64,
-    /// The lease to quote when submitting.
-    pub lease_id: i64,
-    /// When the lease ends (epoch ms); after that the pair may go to someone else.
-    pub expires_at: i64,
-    /// The id of the guideline version the pair is shown under (the latest published);
-    /// the judgment is stamped with it. `None`: the project has no published guideline.
-    pub guideline_version_id: Option<i64>,
-    /// That version's number.
-    pub guideline_version: Option<i64>,
-}
-
-/// Whether a cited rule decided the label by applying or by being violated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleVerdict {
-    /// The rule applies to this pair.
-    Applies,
-    /// The item violates the rule.
-    Violated,
-}
-
-/// One rule cited in a judgment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RuleCitation {
-    /// The rule's stable id, such as `R-BRAND-01`.
-    pub id: String,
-    /// How it applied.
-    pub verdict: RuleVerdict,
-}
-
-/// An annotator's judgment of one pair, as submitted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JudgmentInput {
-    /// The pair judged.
-    pub pair_id: i64,
-    /// The lease the pair was handed out under, if any.
-    pub lease_id: Option<i64>,
-    /// A label on the project's scale (none for a rank-only task).
-    pub label: Option<String>,
-    /// Rules cited.
-    pub rules: Vec<RuleCitation>,
-    /// Why, in the annotator's words.
-    pub rationale: Option<String>,
-    /// Time spent, in milliseconds.
-    pub duration_ms: Option<i64>,
-    /// The guideline version the client says it showed. The server stamps the version
-    /// the pair was served under whatever this says; a different one is refused.
-    pub guideline_version_id: Option<i64>,
-    /// A key the client makes once per judgment; sending it again changes nothing.
-    pub idempotency_key: String,
-    /// The CoT ranking, for a pair whose task ranks.
-    pub ranking: Option<RankingInput>,
-}
-
-/// What a stored (or replayed) submit answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Submitted {
-    /// The judgment's id.
-    pub judgment_id: i64,
-    /// 1 for a first judgment, higher for revisions.
-    pub revision: i64,
-    /// True when the idempotency key had been used for this very judgment before.
-    pub replayed: bool,
-}
-
-/// A stored judgment, as the queue's tests and exports read them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JudgmentRow {
-    /// Id.
-    pub id: i64,
-    /// The pair.
-    pub pair_id: i64,
-    /// The annotator.
-    pub user_id: i64,
-    /// 1 for the first judgment, then one more per revision.
-    pub revision: i64,
-    /// The label (none for a rank-only task).
-    pub label: Option<String>,
-    /// The rules cited, as stored (JSON).
-    pub rules_cited: String,
-    /// The ranking, as stored (JSON tie groups), if the task ranks.
-    pub ranking: Option<String>,
-    /// First wrong steps, as stored (JSON).
-    pub step_flags: Option<String>,
-    /// The corrected CoT, as stored (JSON).
-    pub corrected_cot: Option<String>,
-    /// The client's key.
-    pub idempotency_key: String,
-}
-
-/// Why a queue operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    /// No such pair in this project.
-    #[error("no such pair in this project")]
-    NotFound,
-    /// The annotator judged this pair already (a change is a revision).
-    #[error("you have judged this pair already; revise it instead")]
-    AlreadyJudged,
-    /// There is no judgment of this pair by this annotator to revise.
-    #[error("you have not judged this pair, so there is nothing to revise")]
-    NothingToRevise,
-    /// The lease ran out and the pair has since gone to enough other annotators.
-    #[error("your lease on this pair expired and it has enough judgments now")]
-    LeaseExpired,
-    /// The idempotency key was used for a different judgment.
-    #[error("this idempotency key was used for another judgment")]
-    KeyReused,
-    /// The client names another guideline version than the one the pair was served
-    /// under (HTTP 409).
-    #[error("{0}")]
-    VersionMismatch(String),
-    /// A field's value is out of bounds; the message names the field first (HTTP 422,
-    /// like every other validation failure of a judgment).
-    #[error("{0}")]
-    Invalid(String),
-    /// Well-formed, but does not fit the pair, its task or the guideline (HTTP 422).
-    #[error("{0}")]
-    Unprocessable(String),
-    /// The annotator is flagged for low gold accuracy and the project pauses flagged
-    /// annotators (HTTP 403).
-    #[error(
-        "you are paused in this project: your accuracy on recent gold pairs is below the \
-         project's bar; ask a project admin"
-    )]
-    Paused,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for QueueError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(err))
-    }
-}
+use crate::ranking::{self, RankingContext};
+use crate::storage::Store;
+pub use crate::storage::rows::{
+    CandidateShape, Claim, JudgmentInput, JudgmentRow, PairForJudging, QueueError, RuleCitation,
+    RuleVerdict, Submitted,
+};
 
 /// Checks a judgment against the project before it reaches storage.
 pub fn validate_judgment(project: &Project, input: &JudgmentInput) -> Result<(), QueueError> {
@@ -324,24 +185,6 @@ fn check_task(task: TaskKind, input: &JudgmentInput) -> Result<(), QueueError> {
         (false, true) => refuse("ranking: this pair's task is judge; it takes no ranking".into()),
         _ => Ok(()),
     }
-}
-
-/// A pair as the submit checks see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PairForJudging {
-    /// The pair's task (its own, else the project's).
-    pub task: TaskKind,
-    /// Its CoT candidates, by position.
-    pub candidates: Vec<CandidateShape>,
-}
-
-/// What the checks need of one candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CandidateShape {
-    /// How many steps it has.
-    pub steps: usize,
-    /// The label it reached.
-    pub label: Option<String>,
 }
 
 /// Skips a pair: it is not shown to this annotator again and does not count toward k.

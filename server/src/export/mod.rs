@@ -16,91 +16,16 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::domain::{FrequencyBand, Project, RuleRecord, TaskKind};
+use crate::domain::{FrequencyBand, Project, RuleRecord};
+pub use crate::storage::rows::{ExportCandidate, ExportJudgment, ExportPair};
 use crate::storage::{Store, StoreError};
 use final_label::{FinalLabel, LeftOut, agreement, final_label};
 pub use preference::PairSelection;
 use relabel_core::cot_text::{self, same_text};
 use relabel_core::mix::{GOLDEN_GAMMA, splitmix64};
-use relabel_core::types::{CorrectedCot, StepFlag};
 
 /// Pairs read from the store per page.
 const PAGE: i64 = 500;
-
-/// A pair with everything an export needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportPair {
-    /// The pair's id.
-    pub pair_id: i64,
-    /// Its task (its own, else the project's).
-    pub task: TaskKind,
-    /// The query.
-    pub query: String,
-    /// The query's traffic band.
-    pub band: FrequencyBand,
-    /// The catalog's item id.
-    pub item_id: String,
-    /// The item's title.
-    pub item_title: String,
-    /// Category path.
-    pub category: Vec<String>,
-    /// Attributes.
-    pub attributes: BTreeMap<String, String>,
-    /// Price.
-    pub price: Option<f64>,
-    /// Image URLs.
-    pub images: Vec<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Capability and other tags.
-    pub tags: Vec<String>,
-    /// CoT candidates, by position.
-    pub candidates: Vec<ExportCandidate>,
-    /// Each annotator's current judgment (latest revision), by id.
-    pub judgments: Vec<ExportJudgment>,
-    /// The latest reviewer decision.
-    pub adjudicated: Option<String>,
-    /// The known answer of a gold pair.
-    pub gold_label: Option<String>,
-}
-
-/// A CoT candidate as exported.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportCandidate {
-    /// Position (0-based).
-    pub position: i64,
-    /// The model that wrote it.
-    pub model: String,
-    /// Full text.
-    pub text: String,
-    /// Steps.
-    pub steps: Vec<String>,
-    /// The label it reached.
-    pub label: Option<String>,
-}
-
-/// An annotator's current judgment of a pair.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportJudgment {
-    /// The judgment's id.
-    pub id: i64,
-    /// The annotator.
-    pub user_id: i64,
-    /// The label (none for rank-only tasks).
-    pub label: Option<String>,
-    /// The ranking, best first with ties.
-    pub ranking: Option<Vec<Vec<usize>>>,
-    /// First wrong steps.
-    pub step_flags: Vec<StepFlag>,
-    /// A corrected CoT.
-    pub corrected_cot: Option<CorrectedCot>,
-    /// The guideline version number shown.
-    pub guideline_version: Option<i64>,
-    /// The rules cited, with their verdicts.
-    pub rules: Vec<crate::queue::RuleCitation>,
-    /// When it was made (epoch ms).
-    pub created_at: i64,
-}
 
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -15,8 +15,12 @@ use serde::Serialize;
 
 use crate::auth::Role;
 use crate::domain::{NewProject, PairRecord, Project, RuleRecord};
-use crate::queue::{Claim, JudgmentInput, JudgmentRow, QueueError, Submitted};
+use rows::{
+    Claim, Decision, ExportPair, GoldRow, JudgmentDetail, JudgmentInput, JudgmentRow,
+    PairForJudging, QueueError, ReviewRows, Submitted,
+};
 
+pub mod rows;
 #[macro_use]
 mod shared;
 pub mod postgres;
@@ -234,7 +238,7 @@ pub trait Store: Send + Sync {
         project: &Project,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<crate::export::ExportPair>, StoreError>;
+    ) -> Result<Vec<ExportPair>, StoreError>;
     /// Changes a project's settings (audited with `actor`); the project as it is now.
     async fn update_project_settings(
         &self,
@@ -248,7 +252,7 @@ pub trait Store: Send + Sync {
         &self,
         project: &Project,
         pair_id: i64,
-    ) -> Result<Option<crate::queue::PairForJudging>, StoreError>;
+    ) -> Result<Option<PairForJudging>, StoreError>;
     /// The id of the guideline version a judgment of `pair_id` by `user_id` is stamped
     /// with: the one its lease was handed out under, else (no lease: a revision, or a
     /// submit without `next`) the latest published; `None` when there is none.
@@ -328,10 +332,7 @@ pub trait Store: Send + Sync {
     async fn complete_pairs(&self, project: &Project) -> Result<i64, StoreError>;
     /// Every annotator's first answer (revision 1) to each gold pair of the project, in
     /// time order, with the rules cited and the pair's tags.
-    async fn gold_rows(
-        &self,
-        project: &Project,
-    ) -> Result<Vec<crate::quality::GoldRow>, StoreError>;
+    async fn gold_rows(&self, project: &Project) -> Result<Vec<GoldRow>, StoreError>;
     /// `user_id`'s last `window` first answers to gold pairs, newest first, as
     /// `(label given, gold label)`.
     async fn recent_gold(
@@ -342,23 +343,17 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(Option<String>, String)>, StoreError>;
     /// What the review queue is computed from: labelled judgments, the CoT candidates'
     /// labels of judged pairs, the latest decision per pair and the complete pairs.
-    async fn review_rows(
-        &self,
-        project: &Project,
-    ) -> Result<crate::quality::ReviewRows, StoreError>;
+    async fn review_rows(&self, project: &Project) -> Result<ReviewRows, StoreError>;
     /// Every judgment of one pair (revisions included) with who made it, the rationale,
     /// the rules cited and the guideline version number, by annotator then revision.
     async fn pair_judgments(
         &self,
         project: &Project,
         pair_id: i64,
-    ) -> Result<Vec<crate::quality::JudgmentDetail>, StoreError>;
+    ) -> Result<Vec<JudgmentDetail>, StoreError>;
     /// The reviewer decisions on one pair, oldest first.
-    async fn decisions(
-        &self,
-        project: &Project,
-        pair_id: i64,
-    ) -> Result<Vec<crate::quality::Decision>, StoreError>;
+    async fn decisions(&self, project: &Project, pair_id: i64)
+    -> Result<Vec<Decision>, StoreError>;
     /// Records a reviewer's final label for a pair (audited); its id. `NotFound` when
     /// the pair is not in the project.
     async fn record_decision(

@@ -62,9 +62,9 @@ macro_rules! impl_store {
             TaskKind, now_ms,
         };
         use $crate::auth::Role;
-        use $crate::export::{ExportCandidate, ExportJudgment, ExportPair};
-        use $crate::queue::{
-            CandidateShape, Claim, JudgmentInput, JudgmentRow, PairForJudging, QueueError, Submitted,
+        use $crate::storage::rows::{
+            CandidateShape, Claim, ExportCandidate, ExportJudgment, ExportPair, JudgmentInput,
+            JudgmentRow, PairForJudging, QueueError, Submitted,
         };
         use $crate::storage::shared::{json_text, rows_per_statement, shuffle_key};
         use $crate::storage::{
@@ -153,7 +153,7 @@ macro_rules! impl_store {
         }
 
         /// A judgment's stored rule citations (JSON).
-        fn cited_rules(text: &str) -> Result<Vec<$crate::queue::RuleCitation>, StoreError> {
+        fn cited_rules(text: &str) -> Result<Vec<$crate::storage::rows::RuleCitation>, StoreError> {
             serde_json::from_str(text)
                 .map_err(|e| StoreError::Corrupt(format!("judgments.rules_cited: {e}")))
         }
@@ -1558,7 +1558,7 @@ macro_rules! impl_store {
                 .await?)
             }
 
-            async fn gold_rows(&self, project: &Project) -> Result<Vec<$crate::quality::GoldRow>, StoreError> {
+            async fn gold_rows(&self, project: &Project) -> Result<Vec<$crate::storage::rows::GoldRow>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT j.user_id, u.name, j.pair_id, j.label, g.label AS gold, j.rules_cited, j.created_at \
                      FROM judgments j JOIN gold_answers g ON g.pair_id = j.pair_id \
@@ -1584,7 +1584,7 @@ macro_rules! impl_store {
                         let cited: String = row.try_get("rules_cited")?;
                         let rules = cited_rules(&cited)?;
                         let pair_id: i64 = row.try_get("pair_id")?;
-                        Ok($crate::quality::GoldRow {
+                        Ok($crate::storage::rows::GoldRow {
                             user_id: row.try_get("user_id")?,
                             user: row.try_get("name")?,
                             pair_id,
@@ -1617,7 +1617,7 @@ macro_rules! impl_store {
                 .await?)
             }
 
-            async fn review_rows(&self, project: &Project) -> Result<$crate::quality::ReviewRows, StoreError> {
+            async fn review_rows(&self, project: &Project) -> Result<$crate::storage::rows::ReviewRows, StoreError> {
                 let judgments: Vec<(i64, i64, String, i64)> = sqlx::query_as(
                     "SELECT j.pair_id, j.user_id, j.label, j.created_at FROM judgments j \
                      JOIN pairs p ON p.id = j.pair_id \
@@ -1658,14 +1658,14 @@ macro_rules! impl_store {
                     .into_iter()
                     .map(|r| (r.pair_id, r.rule, r.from_version, r.to_version))
                     .collect();
-                Ok($crate::quality::ReviewRows { judgments, model_labels, decided, complete, rereviews })
+                Ok($crate::storage::rows::ReviewRows { judgments, model_labels, decided, complete, rereviews })
             }
 
             async fn pair_judgments(
                 &self,
                 project: &Project,
                 pair_id: i64,
-            ) -> Result<Vec<$crate::quality::JudgmentDetail>, StoreError> {
+            ) -> Result<Vec<$crate::storage::rows::JudgmentDetail>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT j.id, u.name, j.revision, j.label, j.rationale, j.rules_cited, v.number, j.created_at \
                      FROM judgments j JOIN pairs p ON p.id = j.pair_id JOIN users u ON u.id = j.user_id \
@@ -1679,7 +1679,7 @@ macro_rules! impl_store {
                 rows.iter()
                     .map(|row| {
                         let cited: String = row.try_get("rules_cited")?;
-                        Ok($crate::quality::JudgmentDetail {
+                        Ok($crate::storage::rows::JudgmentDetail {
                             id: row.try_get("id")?,
                             annotator: row.try_get("name")?,
                             revision: row.try_get("revision")?,
@@ -1697,7 +1697,7 @@ macro_rules! impl_store {
                 &self,
                 project: &Project,
                 pair_id: i64,
-            ) -> Result<Vec<$crate::quality::Decision>, StoreError> {
+            ) -> Result<Vec<$crate::storage::rows::Decision>, StoreError> {
                 let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
                     "SELECT a.id, u.name, a.label, a.note, a.created_at FROM adjudications a \
                      JOIN pairs p ON p.id = a.pair_id JOIN users u ON u.id = a.reviewer_id \
@@ -1709,7 +1709,7 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, reviewer, label, note, created_at)| $crate::quality::Decision {
+                    .map(|(id, reviewer, label, note, created_at)| $crate::storage::rows::Decision {
                         id,
                         reviewer,
                         label,
