@@ -8,13 +8,14 @@
 //!   per level of the project's scale, calibrated by temperature scaling;
 //! - [`acquisition`]: uncertainty, committee disagreement, diversity and quotas, mixed
 //!   into the queue's priority, with a sentence saying why a pair was chosen.
-//! - [`simulate`]: the learning-curve simulation behind `relabel bench active-learning`.
+//!
+//! The learning-curve simulation that uses them lives with its benchmark, in the server's
+//! `bench::simulate`.
 
 pub mod acquisition;
 pub mod encoder;
 pub mod features;
 pub mod head;
-pub mod simulate;
 
 use std::path::PathBuf;
 

@@ -3,6 +3,8 @@
 //! `gold_label`), runs each strategy from the same random seed labels, and writes the
 //! learning curves as CSV and an SVG chart.
 
+pub mod simulate;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -12,8 +14,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use relabel_models::acquisition::{Strategy, StrategyKind};
-use relabel_models::simulate::{self, CurvePoint, Pool, SimOptions};
 use relabel_models::{Encoder, TrainOptions, encoder, features};
+use simulate::{CurvePoint, Pool, SimOptions};
 
 use crate::domain::{PairRecord, Project, ScalePreset, TaskKind};
 use crate::import::{self, ImportOptions};

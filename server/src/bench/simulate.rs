@@ -1,21 +1,20 @@
-//! The active-learning proof: simulate annotators from known labels and compare how
+//! The active-learning proof behind `relabel bench active-learning`: simulate annotators from known labels and compare how
 //! fast each strategy's head learns. Per repeat, the same held-out test queries and the
 //! same random seed labels serve every strategy; each round trains a head on the labels
 //! so far, measures it on the test split, and lets the strategy pick the next batch.
 
 use std::collections::BTreeMap;
 
-use candle_core::Device;
+use relabel_models::Device;
+use relabel_models::ScorerError;
+use relabel_models::acquisition::{self, Candidate, Strategy, StrategyKind};
+use relabel_models::head::{Head, Rng, TrainOptions, argmax, macro_f1};
 use serde::Serialize;
-
-use crate::ScorerError;
-use crate::acquisition::{self, Candidate, Strategy, StrategyKind};
-use crate::head::{Head, Rng, TrainOptions, argmax, macro_f1};
 
 /// The labelled pool the simulation draws from.
 #[derive(Debug, Clone, Default)]
 pub struct Pool {
-    /// The head's input per pair ([`crate::features::pair_features`]).
+    /// The head's input per pair ([`relabel_models::features::pair_features`]).
     pub rows: Vec<Vec<f32>>,
     /// A vector per pair for diversity (k-center greedy).
     pub embeddings: Vec<Vec<f32>>,
