@@ -353,7 +353,7 @@ async fn export_project(db: &TestDb) {
         .latest_guideline(&shop)
         .await
         .unwrap()
-        .map(|(id, _, _)| id);
+        .map(|latest| latest.version_id);
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$bm9sb2dpbg$bm9sb2dpbm5vbG9naW4";
     let a1 = store.create_user("a1", hash).await.unwrap();
     let a2 = store.create_user("a2", hash).await.unwrap();

@@ -292,8 +292,12 @@ async fn leases_held_by_a_killed_servers_clients_come_back_once_they_expire() {
         assert!(report.invariants.ok, "{}: {report}", db.name);
         assert_eq!(report.queue_emptied, 10, "{}: {report}", db.name);
         // Every pair got its k judgments: none stayed blocked by a dead client's lease.
-        for (band, complete, total) in db.store.queue_depth(&project).await.unwrap() {
-            assert_eq!(complete, total, "{}: band {band}", db.name);
+        for depth in db.store.queue_depth(&project).await.unwrap() {
+            assert_eq!(
+                depth.complete, depth.pairs,
+                "{}: band {:?}",
+                db.name, depth.band
+            );
         }
         support::figure(format!(
             "{}: {stranded} leases stranded by the kill at {at} ms came back after a wait of \

@@ -452,9 +452,9 @@ async fn a_published_guideline_keeps_its_rules_examples_in_order() {
                 .unwrap(),
             1
         );
-        let (_, number, stored) = db.store.latest_guideline(&shop).await.unwrap().unwrap();
-        assert_eq!(number, 1);
-        assert_eq!(stored, rules, "{}", db.name);
+        let latest = db.store.latest_guideline(&shop).await.unwrap().unwrap();
+        assert_eq!(latest.version, 1);
+        assert_eq!(latest.rules, rules, "{}", db.name);
 
         // An example whose label is not on the scale refuses the whole version.
         let bad = vec![rule("R-C", vec![example("x", "L9")])];
@@ -467,8 +467,11 @@ async fn a_published_guideline_keeps_its_rules_examples_in_order() {
             matches!(err, StoreError::Conflict(ref m) if m.contains("L9")),
             "{err}"
         );
-        let (_, number, _) = db.store.latest_guideline(&shop).await.unwrap().unwrap();
-        assert_eq!(number, 1, "nothing of the refused version may remain");
+        let latest = db.store.latest_guideline(&shop).await.unwrap().unwrap();
+        assert_eq!(
+            latest.version, 1,
+            "nothing of the refused version may remain"
+        );
         db
     })
     .await;
@@ -549,7 +552,7 @@ async fn pairs_are_found_by_query_or_title_with_wildcards_taken_literally() {
                     .await
                     .unwrap()
                     .into_iter()
-                    .map(|(_, q, _)| q)
+                    .map(|hit| hit.query)
                     .collect::<Vec<_>>()
             }
         };

@@ -11,6 +11,7 @@ use relabel_core::types::{ChartKind, ChartRow, ChartView, DashboardView};
 use crate::domain::{FrequencyBand, Project};
 use crate::export::final_label::final_label;
 use crate::quality::{self, AnnotatorGold, ReviewRows, utc_day};
+use crate::storage::rows::{BandDepth, LoggedJudgment};
 use crate::storage::{Store, StoreError};
 
 /// Days the time charts cover, ending at the newest judgment.
@@ -24,14 +25,14 @@ const DAY_MS: i64 = 86_400_000;
 pub struct DashboardRows {
     /// Judgments, the review queue's inputs.
     pub review: ReviewRows,
-    /// `(annotator, name, made at, time spent ms, revision)`.
-    pub log: Vec<(i64, String, i64, Option<i64>, i64)>,
+    /// Every judgment, revisions included.
+    pub log: Vec<LoggedJudgment>,
     /// `(pair, band)` of judged or decided pairs.
     pub bands: Vec<(i64, String)>,
     /// `(pair, tag)` of judged or decided pairs.
     pub tags: Vec<(i64, String)>,
-    /// `(band, complete pairs, pairs)`.
-    pub depth: Vec<(String, i64, i64)>,
+    /// How far each band is.
+    pub depth: Vec<BandDepth>,
     /// Gold accuracy per annotator.
     pub gold: Vec<AnnotatorGold>,
 }
@@ -199,11 +200,11 @@ fn recent_days(newest: Option<i64>) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn judgments_per_day(log: &[(i64, String, i64, Option<i64>, i64)]) -> ChartView {
-    let days = recent_days(log.iter().map(|r| r.2).max());
+fn judgments_per_day(log: &[LoggedJudgment]) -> ChartView {
+    let days = recent_days(log.iter().map(|r| r.at).max());
     let mut per_day: HashMap<String, usize> = HashMap::new();
-    for (_, _, at, _, _) in log {
-        *per_day.entry(utc_day(*at)).or_default() += 1;
+    for judgment in log {
+        *per_day.entry(utc_day(judgment.at)).or_default() += 1;
     }
     let rows = days
         .into_iter()
@@ -256,16 +257,16 @@ fn median(mut values: Vec<i64>) -> Option<f64> {
     })
 }
 
-fn leaderboard(log: &[(i64, String, i64, Option<i64>, i64)], gold: &[AnnotatorGold]) -> ChartView {
+fn leaderboard(log: &[LoggedJudgment], gold: &[AnnotatorGold]) -> ChartView {
     let mut people: BTreeMap<i64, (String, usize, Vec<i64>)> = BTreeMap::new();
-    for (user, name, _, spent, revision) in log {
+    for judgment in log {
         let entry = people
-            .entry(*user)
-            .or_insert_with(|| (name.clone(), 0, Vec::new()));
-        if *revision == 1 {
+            .entry(judgment.user_id)
+            .or_insert_with(|| (judgment.name.clone(), 0, Vec::new()));
+        if judgment.revision == 1 {
             entry.1 += 1;
-            if let Some(ms) = spent {
-                entry.2.push(*ms);
+            if let Some(ms) = judgment.duration_ms {
+                entry.2.push(ms);
             }
         }
     }
@@ -317,7 +318,7 @@ fn leaderboard(log: &[(i64, String, i64, Option<i64>, i64)], gold: &[AnnotatorGo
 }
 
 fn queue_depth(
-    depth: &[(String, i64, i64)],
+    depth: &[BandDepth],
     review: &[quality::ReviewItem],
     band_of: &HashMap<i64, &str>,
 ) -> ChartView {
@@ -327,14 +328,14 @@ fn queue_depth(
             *in_review.entry(band).or_default() += 1;
         }
     }
-    let found: HashMap<&str, (i64, i64)> = depth
+    let found: HashMap<FrequencyBand, (i64, i64)> = depth
         .iter()
-        .map(|(b, complete, all)| (b.as_str(), (*complete, *all)))
+        .map(|d| (d.band, (d.complete, d.pairs)))
         .collect();
     let rows = FrequencyBand::ALL
         .iter()
         .map(|b| {
-            let (complete, all) = found.get(b.as_str()).copied().unwrap_or((0, 0));
+            let (complete, all) = found.get(b).copied().unwrap_or((0, 0));
             ChartRow {
                 label: b.as_str().to_owned(),
                 values: vec![
@@ -444,14 +445,31 @@ mod tests {
         let log = review
             .judgments
             .iter()
-            .map(|(_, u, _, at)| (*u, format!("u{u}"), *at, Some(2_000 * u), 1))
+            .map(|(_, u, _, at)| LoggedJudgment {
+                user_id: *u,
+                name: format!("u{u}"),
+                at: *at,
+                duration_ms: Some(2_000 * u),
+                revision: 1,
+            })
             .collect();
         let rows = DashboardRows {
             review,
             log,
             bands: vec![(1, "head".into()), (2, "tail".into()), (3, "tail".into())],
             tags: vec![(1, "multimodal".into()), (3, "multimodal".into())],
-            depth: vec![("head".into(), 1, 10), ("tail".into(), 2, 5)],
+            depth: vec![
+                BandDepth {
+                    band: FrequencyBand::Head,
+                    complete: 1,
+                    pairs: 10,
+                },
+                BandDepth {
+                    band: FrequencyBand::Tail,
+                    complete: 2,
+                    pairs: 5,
+                },
+            ],
             gold: Vec::new(),
         };
         let view = compute(&project, &rows);

@@ -372,7 +372,7 @@ pub async fn prepare(
     let rules: Vec<RuleRecord> = store
         .latest_guideline(project)
         .await?
-        .map(|(_, _, rules)| rules)
+        .map(|latest| latest.rules)
         .unwrap_or_default();
     let mut prepared = Prepared {
         project: project.clone(),

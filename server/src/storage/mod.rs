@@ -16,8 +16,9 @@ use serde::Serialize;
 use crate::auth::Role;
 use crate::domain::{NewProject, PairRecord, Project, RuleRecord};
 use rows::{
-    Claim, Decision, ExportPair, GoldRow, JudgmentDetail, JudgmentInput, JudgmentRow,
-    PairForJudging, QueueError, ReviewRows, Submitted,
+    BandDepth, Claim, Decision, ExportPair, GoldRow, JudgmentDetail, JudgmentInput, JudgmentRow,
+    LoggedJudgment, LoginAttempts, PairForJudging, PairHit, Progress, PublishedGuideline,
+    QueueError, ReviewRows, Submitted,
 };
 
 pub mod rows;
@@ -277,11 +278,11 @@ pub trait Store: Send + Sync {
     async fn load_session(&self, id: &str, now: i64) -> Result<Option<String>, StoreError>;
     /// Forgets a session.
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
-    /// The latest published guideline version: its id, number and rules.
+    /// The latest published guideline version, with its rules.
     async fn latest_guideline(
         &self,
         project: &Project,
-    ) -> Result<Option<(i64, i64, Vec<RuleRecord>)>, StoreError>;
+    ) -> Result<Option<PublishedGuideline>, StoreError>;
     /// For `user_id`: judgments made since `since` (epoch ms), pairs still open to them,
     /// and the project's judgments collected and wanted (pairs times k).
     async fn progress(
@@ -290,7 +291,7 @@ pub trait Store: Send + Sync {
         user_id: i64,
         since: i64,
         now: i64,
-    ) -> Result<(i64, i64, i64, i64), StoreError>;
+    ) -> Result<Progress, StoreError>;
     /// Every judgment in the project, revisions included, by id.
     async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError>;
     /// Cached embeddings of `model_version` for these text hashes; absent ones are left
@@ -364,20 +365,17 @@ pub trait Store: Send + Sync {
         label: &str,
         note: &str,
     ) -> Result<i64, StoreError>;
-    /// Every judgment of the project as `(annotator id, annotator name, made at, time
-    /// spent in ms, revision)`, for the dashboard's counts and speeds.
-    async fn judgment_log(
-        &self,
-        project: &Project,
-    ) -> Result<Vec<(i64, String, i64, Option<i64>, i64)>, StoreError>;
+    /// Every judgment of the project, revisions included, in the order made, for the
+    /// dashboard's counts and speeds.
+    async fn judgment_log(&self, project: &Project) -> Result<Vec<LoggedJudgment>, StoreError>;
     /// The band and the tags of every judged or decided pair: `(pair, band)` and
     /// `(pair, tag)` rows.
     async fn pair_facets(
         &self,
         project: &Project,
     ) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), StoreError>;
-    /// Per band: `(band, pairs with all k judgments or a decision, pairs)`.
-    async fn queue_depth(&self, project: &Project) -> Result<Vec<(String, i64, i64)>, StoreError>;
+    /// How far each band's pairs are, for the bands that have pairs, in band order.
+    async fn queue_depth(&self, project: &Project) -> Result<Vec<BandDepth>, StoreError>;
     /// Stores `rules` as the project's guideline draft, replacing any draft there was
     /// (audited with `author`); the draft's version id.
     async fn save_draft(
@@ -442,13 +440,13 @@ pub trait Store: Send + Sync {
         version_id: i64,
     ) -> Result<i64, StoreError>;
     /// Up to `limit` pairs of the project whose query or item title contains `text`
-    /// (case-insensitive), by id: `(pair, query, item title)`.
+    /// (case-insensitive), by id.
     async fn search_pairs(
         &self,
         project: &Project,
         text: &str,
         limit: i64,
-    ) -> Result<Vec<(i64, String, String)>, StoreError>;
+    ) -> Result<Vec<PairHit>, StoreError>;
     /// Whether the database answers and every migration this binary carries is applied;
     /// why not otherwise.
     async fn readiness(&self) -> Result<(), String>;
@@ -461,13 +459,13 @@ pub trait Store: Send + Sync {
     /// logged in before.
     async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
     /// Counts one login attempt under `key` in the one-minute window starting at
-    /// `window_start` (epoch ms); the attempts in that window and in the one before.
+    /// `window_start` (epoch ms); returns the attempts in that window and in the one before.
     /// Windows older than the one before are deleted as new ones begin.
     async fn count_login_attempt(
         &self,
         key: &str,
         window_start: i64,
-    ) -> Result<(i64, i64), StoreError>;
+    ) -> Result<LoginAttempts, StoreError>;
     /// The queue's invariants in `project`, as the load harness and the fault tests
     /// check them after a run (reviewers' re-review judgments, outside k, left out).
     async fn queue_invariants(&self, project: &Project) -> Result<QueueInvariants, StoreError>;

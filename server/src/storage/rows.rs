@@ -8,7 +8,7 @@ use relabel_core::types::{CorrectedCot, StepFlag};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::domain::{FrequencyBand, TaskKind};
+use crate::domain::{FrequencyBand, RuleRecord, TaskKind};
 use crate::ranking::RankingInput;
 
 // The queue's (re-exported by `queue`).
@@ -323,4 +323,77 @@ pub struct ReviewRows {
     pub complete: Vec<i64>,
     /// `(pair, rule, from version, to version)` of each open re-review.
     pub rereviews: Vec<(i64, String, i64, i64)>,
+}
+
+// Read by the pages, the dashboard and the login limiter.
+
+/// The latest published guideline version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedGuideline {
+    /// The version's id (what a judgment is stamped with).
+    pub version_id: i64,
+    /// Its number, 1 for the first published.
+    pub version: i64,
+    /// Its rules.
+    pub rules: Vec<RuleRecord>,
+}
+
+/// An annotator's progress in a project, and the project's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Judgments the annotator made since the time asked about.
+    pub judged_since: i64,
+    /// Pairs still open to the annotator (not judged or skipped by them, wanting more
+    /// judgments than are made or leased to others).
+    pub open: i64,
+    /// The project's judgments collected.
+    pub collected: i64,
+    /// The project's judgments wanted: pairs times k.
+    pub wanted: i64,
+}
+
+/// One judgment as the dashboard counts it (revisions included).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LoggedJudgment {
+    /// The annotator's id.
+    pub user_id: i64,
+    /// The annotator's name.
+    pub name: String,
+    /// When it was made (epoch ms).
+    pub at: i64,
+    /// The time spent, in ms, as the client measured it.
+    pub duration_ms: Option<i64>,
+    /// 1 for a first judgment, higher for revisions.
+    pub revision: i64,
+}
+
+/// How far one traffic band's pairs are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BandDepth {
+    /// The band.
+    pub band: FrequencyBand,
+    /// Its pairs with all k judgments or a reviewer's decision.
+    pub complete: i64,
+    /// All its pairs.
+    pub pairs: i64,
+}
+
+/// A pair found by text.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PairHit {
+    /// The pair's id.
+    pub pair_id: i64,
+    /// Its query.
+    pub query: String,
+    /// Its item's title.
+    pub item_title: String,
+}
+
+/// Login attempts under one key, counted per one-minute window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAttempts {
+    /// In the window just counted, this attempt included.
+    pub current: i64,
+    /// In the window before it.
+    pub previous: i64,
 }

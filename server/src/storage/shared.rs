@@ -1332,7 +1332,7 @@ macro_rules! impl_store {
             async fn latest_guideline(
                 &self,
                 project: &Project,
-            ) -> Result<Option<(i64, i64, Vec<RuleRecord>)>, StoreError> {
+            ) -> Result<Option<$crate::storage::rows::PublishedGuideline>, StoreError> {
                 let version: Option<(i64, i64)> = sqlx::query_as(
                     $crate::storage::shared::LATEST_PUBLISHED_VERSION,
                 )
@@ -1343,7 +1343,7 @@ macro_rules! impl_store {
                     return Ok(None);
                 };
                 let rules = rules_of(&self.pool, version_id).await?;
-                Ok(Some((version_id, number, rules)))
+                Ok(Some($crate::storage::rows::PublishedGuideline { version_id, version: number, rules }))
             }
 
             async fn progress(
@@ -1352,7 +1352,7 @@ macro_rules! impl_store {
                 user_id: i64,
                 since: i64,
                 now: i64,
-            ) -> Result<(i64, i64, i64, i64), StoreError> {
+            ) -> Result<$crate::storage::rows::Progress, StoreError> {
                 let judged_today: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM judgments j JOIN pairs p ON p.id = j.pair_id \
                      WHERE p.project_id = $1 AND j.user_id = $2 AND j.created_at >= $3",
@@ -1381,7 +1381,12 @@ macro_rules! impl_store {
                 .bind(project.id)
                 .fetch_one(&self.pool)
                 .await?;
-                Ok((judged_today, left, collected, pairs * project.overlap_k))
+                Ok($crate::storage::rows::Progress {
+                    judged_since: judged_today,
+                    open: left,
+                    collected,
+                    wanted: pairs * project.overlap_k,
+                })
             }
 
             async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError> {
@@ -1749,9 +1754,10 @@ macro_rules! impl_store {
             async fn judgment_log(
                 &self,
                 project: &Project,
-            ) -> Result<Vec<(i64, String, i64, Option<i64>, i64)>, StoreError> {
+            ) -> Result<Vec<$crate::storage::rows::LoggedJudgment>, StoreError> {
                 Ok(sqlx::query_as(
-                    "SELECT j.user_id, u.name, j.created_at, j.time_spent_ms, j.revision FROM judgments j \
+                    "SELECT j.user_id, u.name, j.created_at AS at, j.time_spent_ms AS duration_ms, \
+                     j.revision FROM judgments j \
                      JOIN pairs p ON p.id = j.pair_id JOIN users u ON u.id = j.user_id \
                      WHERE p.project_id = $1 ORDER BY j.created_at, j.id",
                 )
@@ -1782,17 +1788,29 @@ macro_rules! impl_store {
                 Ok((bands, tags))
             }
 
-            async fn queue_depth(&self, project: &Project) -> Result<Vec<(String, i64, i64)>, StoreError> {
+            async fn queue_depth(
+                &self,
+                project: &Project,
+            ) -> Result<Vec<$crate::storage::rows::BandDepth>, StoreError> {
                 let depth = format!(
                     "SELECT q.band, {COMPLETE_PAIRS}, COUNT(*) \
                      FROM pairs p JOIN queries q ON q.id = p.query_id \
                      JOIN projects pr ON pr.id = p.project_id WHERE p.project_id = $1 \
                      GROUP BY q.band ORDER BY q.band"
                 );
-                Ok(sqlx::query_as(&depth)
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(&depth)
                     .bind(project.id)
                     .fetch_all(&self.pool)
-                    .await?)
+                    .await?;
+                rows.into_iter()
+                    .map(|(band, complete, pairs)| {
+                        Ok($crate::storage::rows::BandDepth {
+                            band: $crate::storage::shared::parse_stored("queries.band", band)?,
+                            complete,
+                            pairs,
+                        })
+                    })
+                    .collect()
             }
 
             async fn save_draft(
@@ -2109,7 +2127,7 @@ macro_rules! impl_store {
                 project: &Project,
                 text: &str,
                 limit: i64,
-            ) -> Result<Vec<(i64, String, String)>, StoreError> {
+            ) -> Result<Vec<$crate::storage::rows::PairHit>, StoreError> {
                 // The text is matched literally: LIKE's wildcards in it are escaped.
                 let escaped: String = text
                     .to_lowercase()
@@ -2120,7 +2138,7 @@ macro_rules! impl_store {
                     })
                     .collect();
                 Ok(sqlx::query_as(
-                    "SELECT p.id, q.text, i.title FROM pairs p \
+                    "SELECT p.id AS pair_id, q.text AS query, i.title AS item_title FROM pairs p \
                      JOIN queries q ON q.id = p.query_id JOIN items i ON i.id = p.item_id \
                      WHERE p.project_id = $1 \
                        AND (LOWER(q.text) LIKE $2 ESCAPE '\\' OR LOWER(i.title) LIKE $2 ESCAPE '\\') \
@@ -2172,7 +2190,11 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn count_login_attempt(&self, key: &str, window_start: i64) -> Result<(i64, i64), StoreError> {
+            async fn count_login_attempt(
+                &self,
+                key: &str,
+                window_start: i64,
+            ) -> Result<$crate::storage::rows::LoginAttempts, StoreError> {
                 let current: i64 = sqlx::query_scalar(
                     "INSERT INTO login_attempts (key, window_start, attempts) VALUES ($1, $2, 1) \
                      ON CONFLICT (key, window_start) \
@@ -2195,7 +2217,7 @@ macro_rules! impl_store {
                 .bind(window_start - 60_000)
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok((current, previous.unwrap_or(0)))
+                Ok($crate::storage::rows::LoginAttempts { current, previous: previous.unwrap_or(0) })
             }
 
             async fn queue_invariants(

@@ -63,8 +63,8 @@ impl LoginLimits {
             keys.insert(0, (format!("address:{ip}"), self.per_address));
         }
         for (key, limit) in keys {
-            let (current, previous) = store.count_login_attempt(&key, window).await?;
-            if current as f64 + previous as f64 * (1.0 - into) > limit as f64 {
+            let seen = store.count_login_attempt(&key, window).await?;
+            if seen.current as f64 + seen.previous as f64 * (1.0 - into) > limit as f64 {
                 return Err(AppError::TooManyRequests(wait));
             }
         }

@@ -309,10 +309,10 @@ impl Backend for StoreBackend {
             .latest_guideline(&project)
             .await
             .map_err(|e| backend_error(e.into()))?;
-        Ok(latest.map(|(version_id, number, rules)| GuidelineView {
-            version_id,
-            number,
-            rules: rules.into_iter().map(rule_view).collect(),
+        Ok(latest.map(|latest| GuidelineView {
+            version_id: latest.version_id,
+            number: latest.version,
+            rules: latest.rules.into_iter().map(rule_view).collect(),
         }))
     }
 
@@ -320,7 +320,7 @@ impl Backend for StoreBackend {
         let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
         let now = crate::domain::now_ms();
         let start_of_day = now - now.rem_euclid(24 * 60 * 60 * 1000);
-        let (judged_today, left_for_me, judgments, wanted) = self
+        let progress = self
             .0
             .store
             .progress(&project, user.id, start_of_day, now)
@@ -328,10 +328,10 @@ impl Backend for StoreBackend {
             .map_err(|e| backend_error(e.into()))?;
         Ok(Progress {
             labels: project.scale_labels.clone(),
-            judged_today,
-            left_for_me,
-            judgments,
-            wanted,
+            judged_today: progress.judged_since,
+            left_for_me: progress.open,
+            judgments: progress.collected,
+            wanted: progress.wanted,
         })
     }
     async fn list_members(
@@ -805,13 +805,11 @@ impl Backend for StoreBackend {
             .map_err(|e| backend_error(e.into()))?;
         Ok(hits
             .into_iter()
-            .map(
-                |(pair_id, query, item_title)| relabel_frontend::types::PairHit {
-                    pair_id,
-                    query,
-                    item_title,
-                },
-            )
+            .map(|hit| relabel_frontend::types::PairHit {
+                pair_id: hit.pair_id,
+                query: hit.query,
+                item_title: hit.item_title,
+            })
             .collect())
     }
 
