@@ -46,7 +46,7 @@ async fn projects_are_created_listed_and_unique() {
             .await
             .unwrap()
             .into_iter()
-            .map(|p| p.slug)
+            .map(|p| p.summary.slug)
             .collect();
         assert_eq!(slugs, ["headphones", "shoes"], "{}", db.name);
         assert_eq!(store.project("shoes").await.unwrap(), Some(a));

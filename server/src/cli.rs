@@ -1042,7 +1042,12 @@ async fn users_add(store: &SharedStore, args: UsersAddArgs) -> anyhow::Result<()
 
 async fn stats(store: &SharedStore, args: StatsArgs) -> anyhow::Result<()> {
     let Some(slug) = args.project else {
-        let projects = store.list_projects().await?;
+        let projects: Vec<_> = store
+            .list_projects()
+            .await?
+            .into_iter()
+            .map(|listed| listed.summary)
+            .collect();
         if args.json {
             println!(
                 "{}",

@@ -454,12 +454,12 @@ pub async fn retrain_loop(
                 continue;
             }
         };
-        for summary in projects {
-            let project = match store.project(&summary.slug).await {
+        for listed in projects {
+            let project = match store.project(&listed.summary.slug).await {
                 Ok(Some(project)) if project.retrain_every > 0 => project,
                 Ok(_) => continue,
                 Err(e) => {
-                    tracing::warn!("background retrain of {}: {e}", summary.slug);
+                    tracing::warn!("background retrain of {}: {e}", listed.summary.slug);
                     continue;
                 }
             };

@@ -10,15 +10,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use relabel_core::types::{PairView, ProjectSummary};
+use relabel_core::types::PairView;
 use serde::Serialize;
 
 use crate::auth::Role;
 use crate::domain::{NewProject, PairRecord, Project, RuleRecord};
 use rows::{
     BandDepth, Claim, Decision, ExportPair, GoldRow, JudgmentDetail, JudgmentInput, JudgmentRow,
-    LoggedJudgment, LoginAttempts, PairForJudging, PairHit, Progress, PublishedGuideline,
-    QueueError, ReviewRows, Submitted,
+    ListedProject, LoggedJudgment, LoginAttempts, PairForJudging, PairHit, Progress,
+    PublishedGuideline, QueueError, ReviewRows, Submitted,
 };
 
 pub mod rows;
@@ -141,7 +141,7 @@ pub trait Store: Send + Sync {
     /// The project with this slug, if any.
     async fn project(&self, slug: &str) -> Result<Option<Project>, StoreError>;
     /// Every project with its counts, ordered by slug.
-    async fn list_projects(&self) -> Result<Vec<ProjectSummary>, StoreError>;
+    async fn list_projects(&self) -> Result<Vec<ListedProject>, StoreError>;
     /// Counts for one project, overall and per frequency band.
     async fn stats(&self, project: &Project) -> Result<ProjectStats, StoreError>;
     /// Starts an import into `project`; `source` names the file in the audit log.

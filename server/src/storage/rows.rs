@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use relabel_core::types::{CorrectedCot, StepFlag};
+use relabel_core::types::{CorrectedCot, ProjectSummary, StepFlag};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
@@ -326,6 +326,15 @@ pub struct ReviewRows {
 }
 
 // Read by the pages, the dashboard and the login limiter.
+
+/// A project as the list of projects shows it, with the id membership checks need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedProject {
+    /// The project's id.
+    pub id: i64,
+    /// What the list shows.
+    pub summary: ProjectSummary,
+}
 
 /// The latest published guideline version.
 #[derive(Debug, Clone, PartialEq)]

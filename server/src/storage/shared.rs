@@ -391,9 +391,9 @@ macro_rules! impl_store {
                 row.as_ref().map(project_from_row).transpose()
             }
 
-            async fn list_projects(&self) -> Result<Vec<ProjectSummary>, StoreError> {
-                let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
-                    "SELECT p.slug, p.name, p.scale, p.overlap_k, \
+            async fn list_projects(&self) -> Result<Vec<$crate::storage::rows::ListedProject>, StoreError> {
+                let rows: Vec<(i64, String, String, String, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT p.id, p.slug, p.name, p.scale, p.overlap_k, \
                        (SELECT COUNT(*) FROM pairs pr WHERE pr.project_id = p.id), \
                        (SELECT COUNT(*) FROM judgments j JOIN pairs pr ON pr.id = j.pair_id \
                          WHERE pr.project_id = p.id) \
@@ -403,15 +403,18 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(slug, name, scale, overlap_k, pairs, judgments)| {
-                        Ok(ProjectSummary {
-                            slug,
-                            name,
-                            scale: $crate::storage::shared::parse_stored("projects.scale", scale)?,
-                            overlap_k,
-                            pairs,
-                            judgments,
-                            my_roles: Vec::new(),
+                    .map(|(id, slug, name, scale, overlap_k, pairs, judgments)| {
+                        Ok($crate::storage::rows::ListedProject {
+                            id,
+                            summary: ProjectSummary {
+                                slug,
+                                name,
+                                scale: $crate::storage::shared::parse_stored("projects.scale", scale)?,
+                                overlap_k,
+                                pairs,
+                                judgments,
+                                my_roles: Vec::new(),
+                            },
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?)

@@ -140,15 +140,24 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// Whether the user holds one of `roles` in `project` (a site admin holds admin everywhere).
     pub fn holds(&self, project: &Project, roles: &[Role]) -> bool {
+        self.holds_in(project.id, roles)
+    }
+
+    /// [`Self::holds`], for a project known by its id.
+    fn holds_in(&self, project_id: i64, roles: &[Role]) -> bool {
         self.memberships.iter().any(|m| {
             roles.contains(&m.role)
-                && (m.project_id == Some(project.id)
+                && (m.project_id == Some(project_id)
                     || (m.project_id.is_none() && m.role == Role::Admin))
         })
     }
 
     /// The roles the user holds in the project, a site admin's included, in a fixed order.
     pub fn roles_in(&self, project: &Project) -> Vec<Role> {
+        self.roles_in_id(project.id)
+    }
+
+    fn roles_in_id(&self, project_id: i64) -> Vec<Role> {
         [
             Role::Admin,
             Role::GuidelineEditor,
@@ -156,14 +165,18 @@ impl CurrentUser {
             Role::Annotator,
         ]
         .into_iter()
-        .filter(|r| self.holds(project, &[*r]))
+        .filter(|r| self.holds_in(project_id, &[*r]))
         .collect()
     }
 
     /// Whether the user may see the project at all.
     pub fn is_member(&self, project: &Project) -> bool {
+        self.is_member_of(project.id)
+    }
+
+    fn is_member_of(&self, project_id: i64) -> bool {
         self.memberships.iter().any(|m| {
-            m.project_id == Some(project.id) || (m.project_id.is_none() && m.role == Role::Admin)
+            m.project_id == Some(project_id) || (m.project_id.is_none() && m.role == Role::Admin)
         })
     }
 }
@@ -216,16 +229,18 @@ pub async fn visible_projects(
     state: &AppState,
     user: &CurrentUser,
 ) -> Result<Vec<relabel_frontend::types::ProjectSummary>, AppError> {
-    let mut visible = Vec::new();
-    for mut summary in state.store.list_projects().await? {
-        if let Some(project) = state.store.project(&summary.slug).await?
-            && user.is_member(&project)
-        {
-            summary.my_roles = user.roles_in(&project);
-            visible.push(summary);
-        }
-    }
-    Ok(visible)
+    // One query for all projects; the memberships came with the user's session.
+    Ok(state
+        .store
+        .list_projects()
+        .await?
+        .into_iter()
+        .filter(|listed| user.is_member_of(listed.id))
+        .map(|listed| relabel_frontend::types::ProjectSummary {
+            my_roles: user.roles_in_id(listed.id),
+            ..listed.summary
+        })
+        .collect())
 }
 
 /// The project named by `slug`, if the caller holds one of `roles` in it. A project that

@@ -210,19 +210,17 @@ pub async fn pair_for_review(
     pair_id: i64,
 ) -> Result<ReviewPair, AppError> {
     let store = state.store.as_ref();
-    let project = project.clone();
-    let mut pair = store
-        .pair_view(&project, pair_id)
+    // Reviewers audit the model too: they see which model wrote each candidate, whether
+    // or not the project reveals the models to its annotators.
+    let revealed = crate::domain::Project {
+        reveal_models: true,
+        ..project.clone()
+    };
+    let pair = store
+        .pair_view(&revealed, pair_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Reviewers audit the model too: they see which model wrote each candidate.
-    if let Some(page) = store.export_page(&project, pair_id - 1, 1).await?.first()
-        && page.pair_id == pair_id
-    {
-        for (view, candidate) in pair.cot.iter_mut().zip(&page.candidates) {
-            view.model = Some(candidate.model.clone());
-        }
-    }
+    let project = project.clone();
     let reasons = state
         .figures
         .review(store, &project)
