@@ -109,8 +109,14 @@ async fn setup(db: &TestDb) -> AppState {
         ("rev", Some(shop.id), Role::Reviewer),
         ("other", Some(elsewhere.id), Role::Annotator),
     ] {
-        let id = store.create_user(name, &hash).await.unwrap();
-        store.grant_role(id, project_id, role, None).await.unwrap();
+        let id = store
+            .create_user(name, &hash, relabel::domain::now_ms())
+            .await
+            .unwrap();
+        store
+            .grant_role(id, project_id, role, None, relabel::domain::now_ms())
+            .await
+            .unwrap();
     }
     AppState::new(store.clone(), std::path::Path::new("target/site"))
 }
@@ -430,11 +436,23 @@ async fn ranking_setup(db: &TestDb) -> (AppState, String, relabel::domain::Proje
         dimension: Some("brand".into()),
         examples: vec![],
     };
-    store.publish_guideline(&shop, &[rule], "v1").await.unwrap();
-    let hash = hash_password(PASSWORD).unwrap();
-    let id = store.create_user("ranker", &hash).await.unwrap();
     store
-        .grant_role(id, Some(shop.id), Role::Annotator, None)
+        .publish_guideline(&shop, &[rule], "v1", relabel::domain::now_ms())
+        .await
+        .unwrap();
+    let hash = hash_password(PASSWORD).unwrap();
+    let id = store
+        .create_user("ranker", &hash, relabel::domain::now_ms())
+        .await
+        .unwrap();
+    store
+        .grant_role(
+            id,
+            Some(shop.id),
+            Role::Annotator,
+            None,
+            relabel::domain::now_ms(),
+        )
         .await
         .unwrap();
     let state = AppState::new(store.clone(), std::path::Path::new("target/site"));
@@ -668,7 +686,11 @@ async fn a_reviewer_decides_a_split_pair_and_the_exports_use_the_decision() {
         let mut split = None;
         for (i, label) in ["L1", "L3", "L4"].into_iter().enumerate() {
             let user = store
-                .create_user(&format!("judge{i}"), "$argon2id$unused")
+                .create_user(
+                    &format!("judge{i}"),
+                    "$argon2id$unused",
+                    relabel::domain::now_ms(),
+                )
                 .await
                 .unwrap();
             let claim = loop {
@@ -878,6 +900,7 @@ async fn a_changed_rule_sends_its_judgments_to_re_review_and_the_decision_is_a_n
                     rule("R-COLOR-01", "Colour must match."),
                 ],
                 "first",
+                relabel::domain::now_ms(),
             )
             .await
             .unwrap();
@@ -920,9 +943,18 @@ async fn a_changed_rule_sends_its_judgments_to_re_review_and_the_decision_is_a_n
 
         // An editor changes the brand rule through the API and publishes version 2.
         let hash = hash_password(PASSWORD).unwrap();
-        let ed = store.create_user("ed", &hash).await.unwrap();
+        let ed = store
+            .create_user("ed", &hash, relabel::domain::now_ms())
+            .await
+            .unwrap();
         store
-            .grant_role(ed, Some(shop.id), Role::GuidelineEditor, None)
+            .grant_role(
+                ed,
+                Some(shop.id),
+                Role::GuidelineEditor,
+                None,
+                relabel::domain::now_ms(),
+            )
             .await
             .unwrap();
         let ed = login(&state, "ed").await;
@@ -1261,11 +1293,15 @@ async fn every_bad_file_uploaded_answers_422_with_its_line_and_field_and_changes
         let state = setup(&db).await;
         let store = &db.store;
         let boss = store
-            .create_user("boss", &hash_password(PASSWORD).unwrap())
+            .create_user(
+                "boss",
+                &hash_password(PASSWORD).unwrap(),
+                relabel::domain::now_ms(),
+            )
             .await
             .unwrap();
         store
-            .grant_role(boss, None, Role::Admin, None)
+            .grant_role(boss, None, Role::Admin, None, relabel::domain::now_ms())
             .await
             .unwrap();
         let admin = login(&state, "boss").await;

@@ -642,8 +642,14 @@ async fn every_route_answers_each_role_as_the_table_says() {
             ("outsider", Some(elsewhere.id), Role::Annotator),
             ("admin", None, Role::Admin),
         ] {
-            let id = store.create_user(name, &hash).await.unwrap();
-            store.grant_role(id, project_id, role, None).await.unwrap();
+            let id = store
+                .create_user(name, &hash, relabel::domain::now_ms())
+                .await
+                .unwrap();
+            store
+                .grant_role(id, project_id, role, None, relabel::domain::now_ms())
+                .await
+                .unwrap();
         }
         let state = AppState::new(store.clone(), std::path::Path::new("target/site"));
         let table = table();
@@ -714,9 +720,12 @@ async fn another_projects_ids_under_this_projects_address_are_not_found() {
             ("boss", shop.id, Role::Admin),
             ("victim", elsewhere.id, Role::Annotator),
         ] {
-            let id = store.create_user(name, &hash).await.unwrap();
+            let id = store
+                .create_user(name, &hash, relabel::domain::now_ms())
+                .await
+                .unwrap();
             store
-                .grant_role(id, Some(project_id), role, None)
+                .grant_role(id, Some(project_id), role, None, relabel::domain::now_ms())
                 .await
                 .unwrap();
             ids.insert(name, id);

@@ -239,10 +239,20 @@ async fn shut_down<T>(
 
 async fn user_with_roles(db: &TestDb, name: &str, roles: &[(i64, Role)]) -> i64 {
     let hash = relabel::auth::hash_password(PASSWORD).unwrap();
-    let id = db.store.create_user(name, &hash).await.unwrap();
+    let id = db
+        .store
+        .create_user(name, &hash, relabel::domain::now_ms())
+        .await
+        .unwrap();
     for (project_id, role) in roles {
         db.store
-            .grant_role(id, Some(*project_id), *role, None)
+            .grant_role(
+                id,
+                Some(*project_id),
+                *role,
+                None,
+                relabel::domain::now_ms(),
+            )
             .await
             .unwrap();
     }
@@ -1401,8 +1411,14 @@ async fn markup_in_items_cot_rules_and_rationales_is_shown_as_text_everywhere() 
         dimension: None,
         examples: vec![],
     };
-    db.store.save_draft(&shop, &[rule], None).await.unwrap();
-    db.store.publish_draft(&shop, "markup", None).await.unwrap();
+    db.store
+        .save_draft(&shop, &[rule], None, relabel::domain::now_ms())
+        .await
+        .unwrap();
+    db.store
+        .publish_draft(&shop, "markup", None, relabel::domain::now_ms())
+        .await
+        .unwrap();
     // An earlier annotator's rationale carries the markup too.
     let writer = user_with_roles(&db, "writer", &[(shop.id, Role::Annotator)]).await;
     let input = relabel::queue::JudgmentInput {

@@ -293,13 +293,16 @@ async fn export_project(db: &TestDb) {
     use relabel::ranking::{CorrectedCot, RankingInput, StepFlag};
     let store = &db.store;
     let shop = store
-        .create_project(&relabel::domain::NewProject {
-            slug: "shop".into(),
-            name: "Shop".into(),
-            scale: relabel::domain::ScalePreset::Lore4,
-            overlap_k: 2,
-            task: TaskKind::Judge,
-        })
+        .create_project(
+            &relabel::domain::NewProject {
+                slug: "shop".into(),
+                name: "Shop".into(),
+                scale: relabel::domain::ScalePreset::Lore4,
+                overlap_k: 2,
+                task: TaskKind::Judge,
+            },
+            relabel::domain::now_ms(),
+        )
         .await
         .unwrap();
     let cand = |label: &str, n: usize| CotRecord {
@@ -348,15 +351,24 @@ async fn export_project(db: &TestDb) {
         dimension: Some("brand".into()),
         examples: vec![],
     };
-    store.publish_guideline(&shop, &[rule], "v1").await.unwrap();
+    store
+        .publish_guideline(&shop, &[rule], "v1", relabel::domain::now_ms())
+        .await
+        .unwrap();
     let version = store
         .latest_guideline(&shop)
         .await
         .unwrap()
         .map(|latest| latest.version_id);
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$bm9sb2dpbg$bm9sb2dpbm5vbG9naW4";
-    let a1 = store.create_user("a1", hash).await.unwrap();
-    let a2 = store.create_user("a2", hash).await.unwrap();
+    let a1 = store
+        .create_user("a1", hash, relabel::domain::now_ms())
+        .await
+        .unwrap();
+    let a2 = store
+        .create_user("a2", hash, relabel::domain::now_ms())
+        .await
+        .unwrap();
     let by_query = |q: &'static str| {
         let store = store.clone();
         let shop = shop.clone();
@@ -616,11 +628,11 @@ async fn an_admin_downloads_the_same_export_over_http() {
         let password = "a long enough password";
         let hash = relabel::auth::hash_password(password).unwrap();
         db.store
-            .create_member("boss", &hash, Some(shop.id), relabel::auth::Role::Admin, None)
+            .create_member("boss", &hash, Some(shop.id), relabel::auth::Role::Admin, None, relabel::domain::now_ms())
             .await
             .unwrap();
         db.store
-            .create_member("ann", &hash, Some(shop.id), relabel::auth::Role::Annotator, None)
+            .create_member("ann", &hash, Some(shop.id), relabel::auth::Role::Annotator, None, relabel::domain::now_ms())
             .await
             .unwrap();
         let state = relabel::web::AppState::new(db.store.clone(), std::path::Path::new("target/site"));
@@ -778,7 +790,11 @@ async fn the_scorer_trains_on_known_labels_and_fills_the_queues_priorities() {
             .max_by(|a, b| a.1.unwrap().total_cmp(&b.1.unwrap()).then(b.0.cmp(&a.0)))
             .unwrap();
         let hash = relabel::auth::hash_password("a long enough password").unwrap();
-        let ann = db.store.create_user("ann", &hash).await.unwrap();
+        let ann = db
+            .store
+            .create_user("ann", &hash, relabel::domain::now_ms())
+            .await
+            .unwrap();
         let claim = db
             .store
             .next_pair(&shop, ann, false, 60_000, relabel::domain::now_ms())
@@ -873,19 +889,25 @@ async fn the_background_retrain_follows_newly_completed_pairs() {
                 })
                 .collect();
             let project = store
-                .create_project(&relabel::domain::NewProject {
-                    slug: "shop".into(),
-                    name: "shop".into(),
-                    scale: relabel::domain::ScalePreset::Lore4,
-                    overlap_k: 1,
-                    task: relabel::domain::TaskKind::Judge,
-                })
+                .create_project(
+                    &relabel::domain::NewProject {
+                        slug: "shop".into(),
+                        name: "shop".into(),
+                        scale: relabel::domain::ScalePreset::Lore4,
+                        overlap_k: 1,
+                        task: relabel::domain::TaskKind::Judge,
+                    },
+                    relabel::domain::now_ms(),
+                )
                 .await
                 .unwrap();
             relabel::import::import_records(store.as_ref(), &project, &records, "test")
                 .await
                 .unwrap();
-            let ann = store.create_user("ann", "!").await.unwrap();
+            let ann = store
+                .create_user("ann", "!", relabel::domain::now_ms())
+                .await
+                .unwrap();
             let mut judged = 0;
             let mut judge = async |n: usize| {
                 for _ in 0..n {
@@ -933,7 +955,7 @@ async fn the_background_retrain_follows_newly_completed_pairs() {
             settings.retrain_every = 12;
             settings.scorer_strategy = relabel::domain::StrategyKind::Margin;
             let project = store
-                .update_project_settings(&project, &settings, None)
+                .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
                 .await
                 .unwrap();
             let done = retrain_if_due(store.as_ref(), &project, &encoder)
@@ -1285,12 +1307,12 @@ async fn every_export_of_an_api_judged_project_is_one_a_training_run_can_trust()
             dimension: Some("brand".into()),
             examples: vec![],
         };
-        store.publish_guideline(&trust, &[rule(&["rule-adherence"])], "v1").await.unwrap();
+        store.publish_guideline(&trust, &[rule(&["rule-adherence"])], "v1", relabel::domain::now_ms()).await.unwrap();
         let password = "a long enough password";
         let hash = relabel::auth::hash_password(password).unwrap();
         for name in ["a1", "a2"] {
             store
-                .create_member(name, &hash, Some(trust.id), relabel::auth::Role::Annotator, None)
+                .create_member(name, &hash, Some(trust.id), relabel::auth::Role::Annotator, None, relabel::domain::now_ms())
                 .await
                 .unwrap();
         }
@@ -1306,7 +1328,7 @@ async fn every_export_of_an_api_judged_project_is_one_a_training_run_can_trust()
         let mut outvoted = None;
         for round in 0..2 {
             if round == 1 {
-                store.publish_guideline(&trust, &[rule(&["rule-adherence", "knowledge"])], "v2").await.unwrap();
+                store.publish_guideline(&trust, &[rule(&["rule-adherence", "knowledge"])], "v2", relabel::domain::now_ms()).await.unwrap();
             }
             for (who, cookie) in [("a1", &a1), ("a2", &a2)] {
                 for _ in 0..3 {

@@ -48,9 +48,19 @@ const PASSWORD: &str = "a long enough password";
 /// Creates a site admin and logs in; the session cookie to send.
 async fn admin_cookie(db: &TestDb, st: &AppState) -> String {
     let hash = relabel::auth::hash_password(PASSWORD).unwrap();
-    let id = db.store.create_user("boss", &hash).await.unwrap();
+    let id = db
+        .store
+        .create_user("boss", &hash, relabel::domain::now_ms())
+        .await
+        .unwrap();
     db.store
-        .grant_role(id, None, relabel::auth::Role::Admin, None)
+        .grant_role(
+            id,
+            None,
+            relabel::auth::Role::Admin,
+            None,
+            relabel::domain::now_ms(),
+        )
         .await
         .unwrap();
     support::login_cookie(st, "boss", PASSWORD).await
@@ -125,13 +135,16 @@ async fn an_empty_installation_says_how_to_start() {
 async fn project_names_are_escaped_not_rendered_as_html() {
     let db = TestDb::sqlite().await;
     db.store
-        .create_project(&relabel::domain::NewProject {
-            slug: "xss".into(),
-            name: "<script>alert(1)</script>".into(),
-            scale: relabel::domain::ScalePreset::Lore4,
-            overlap_k: 3,
-            task: relabel::domain::TaskKind::Judge,
-        })
+        .create_project(
+            &relabel::domain::NewProject {
+                slug: "xss".into(),
+                name: "<script>alert(1)</script>".into(),
+                scale: relabel::domain::ScalePreset::Lore4,
+                overlap_k: 3,
+                task: relabel::domain::TaskKind::Judge,
+            },
+            relabel::domain::now_ms(),
+        )
         .await
         .unwrap();
     let st = state(&db);
@@ -261,6 +274,7 @@ async fn a_project_admin_adds_members_grants_and_revokes_roles_in_their_project_
                 Some(shop.id),
                 relabel::auth::Role::Admin,
                 None,
+                relabel::domain::now_ms(),
             )
             .await
             .unwrap();
@@ -619,7 +633,10 @@ async fn a_project_admin_changes_settings_and_can_reveal_the_models() {
             created_at: 1_764_000_000_000,
             complete_pairs: 0,
         };
-        db.store.record_scorer_run(&p, &run).await.unwrap();
+        db.store
+            .record_scorer_run(&p, &run, relabel::domain::now_ms())
+            .await
+            .unwrap();
         let (_, _, html) = call(&st, get_as("/p/shop/settings", &cookie)).await;
         for shown in [
             "2025-11-24 16:00 UTC",
@@ -721,7 +738,7 @@ async fn hostile_rule_bodies_reach_the_page_as_text_only() {
         })
         .collect();
     db.store
-        .publish_guideline(&shop, &rules, "v1")
+        .publish_guideline(&shop, &rules, "v1", relabel::domain::now_ms())
         .await
         .unwrap();
     let st = state(&db);
@@ -770,11 +787,21 @@ async fn each_version_page_shows_its_word_level_diff_and_what_it_touches() {
             examples: vec![],
         };
         db.store
-            .publish_guideline(&shop, &[rule("Another brand is L2.")], "first")
+            .publish_guideline(
+                &shop,
+                &[rule("Another brand is L2.")],
+                "first",
+                relabel::domain::now_ms(),
+            )
             .await
             .unwrap();
         db.store
-            .publish_guideline(&shop, &[rule("Another brand is L1.")], "stricter")
+            .publish_guideline(
+                &shop,
+                &[rule("Another brand is L1.")],
+                "stricter",
+                relabel::domain::now_ms(),
+            )
             .await
             .unwrap();
         let st = state(&db);
@@ -1034,9 +1061,13 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
             ("ana", Some(demo.id), relabel::auth::Role::Annotator),
             ("boss", None, relabel::auth::Role::Admin),
         ] {
-            let id = db.store.create_user(name, &hash).await.unwrap();
+            let id = db
+                .store
+                .create_user(name, &hash, relabel::domain::now_ms())
+                .await
+                .unwrap();
             db.store
-                .grant_role(id, project_id, role, None)
+                .grant_role(id, project_id, role, None, relabel::domain::now_ms())
                 .await
                 .unwrap();
         }

@@ -60,7 +60,7 @@ async fn gold_accuracy_matches_the_simulated_annotators_and_flags_the_weak_one()
         settings.gold_window = 50;
         settings.gold_min_accuracy = 0.7;
         let project = store
-            .update_project_settings(&project, &settings, None)
+            .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
             .await
             .unwrap();
 
@@ -68,7 +68,10 @@ async fn gold_accuracy_matches_the_simulated_annotators_and_flags_the_weak_one()
         let mut rng = rand::rngs::StdRng::seed_from_u64(20261126);
         let mut ids = Vec::new();
         for (name, accuracy) in ANNOTATORS {
-            let user = store.create_user(name, NO_LOGIN).await.unwrap();
+            let user = store
+                .create_user(name, NO_LOGIN, relabel::domain::now_ms())
+                .await
+                .unwrap();
             ids.push(user);
             let mut answered = 0;
             loop {
@@ -154,7 +157,7 @@ async fn gold_accuracy_matches_the_simulated_annotators_and_flags_the_weak_one()
         let mut settings = ProjectSettings::of(&project);
         settings.pause_flagged = true;
         let project = store
-            .update_project_settings(&project, &settings, None)
+            .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
             .await
             .unwrap();
         let refused = queue::next_pair(store.as_ref(), &project, ids[2]).await;
@@ -172,7 +175,7 @@ async fn gold_accuracy_matches_the_simulated_annotators_and_flags_the_weak_one()
         // Lowering the bar lifts the pause.
         settings.gold_min_accuracy = 0.2;
         let project = store
-            .update_project_settings(&project, &settings, None)
+            .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
             .await
             .unwrap();
         assert!(

@@ -55,13 +55,16 @@ async fn project_with_pairs(
     gold_every: usize,
 ) -> Project {
     let project = store
-        .create_project(&relabel::domain::NewProject {
-            slug: "queue".into(),
-            name: "queue".into(),
-            scale: relabel::domain::ScalePreset::Lore4,
-            overlap_k: k,
-            task: relabel::domain::TaskKind::Judge,
-        })
+        .create_project(
+            &relabel::domain::NewProject {
+                slug: "queue".into(),
+                name: "queue".into(),
+                scale: relabel::domain::ScalePreset::Lore4,
+                overlap_k: k,
+                task: relabel::domain::TaskKind::Judge,
+            },
+            relabel::domain::now_ms(),
+        )
         .await
         .unwrap();
     let records: Vec<PairRecord> = (0..pairs)
@@ -74,7 +77,10 @@ async fn project_with_pairs(
 }
 
 async fn user(store: &SharedStore, name: &str) -> i64 {
-    store.create_user(name, NO_LOGIN).await.unwrap()
+    store
+        .create_user(name, NO_LOGIN, relabel::domain::now_ms())
+        .await
+        .unwrap()
 }
 
 fn judgment(pair_id: i64, lease_id: Option<i64>, label: &str, key: &str) -> JudgmentInput {
@@ -533,7 +539,7 @@ async fn a_full_pair_leaves_the_claim_and_raising_k_brings_it_back() {
         let mut settings = relabel::domain::ProjectSettings::of(&project);
         settings.overlap_k = 2;
         let project = store
-            .update_project_settings(&project, &settings, None)
+            .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
             .await
             .unwrap();
         let again = store
@@ -546,7 +552,7 @@ async fn a_full_pair_leaves_the_claim_and_raising_k_brings_it_back() {
         let c = user(store, "c").await;
         settings.overlap_k = 1;
         let project = store
-            .update_project_settings(&project, &settings, None)
+            .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
             .await
             .unwrap();
         assert!(
@@ -712,13 +718,16 @@ mod model {
     async fn case(store: &SharedStore) -> Case {
         let n = CASES.fetch_add(1, Ordering::SeqCst);
         let project = store
-            .create_project(&relabel::domain::NewProject {
-                slug: format!("model-{n}"),
-                name: format!("model {n}"),
-                scale: relabel::domain::ScalePreset::Lore4,
-                overlap_k: K,
-                task: relabel::domain::TaskKind::Judge,
-            })
+            .create_project(
+                &relabel::domain::NewProject {
+                    slug: format!("model-{n}"),
+                    name: format!("model {n}"),
+                    scale: relabel::domain::ScalePreset::Lore4,
+                    overlap_k: K,
+                    task: relabel::domain::TaskKind::Judge,
+                },
+                relabel::domain::now_ms(),
+            )
             .await
             .unwrap();
         let records: Vec<_> = (0..PAIRS).map(|i| super::pair(i, i == PAIRS - 1)).collect();
@@ -735,7 +744,7 @@ mod model {
             users.push(user(store, &format!("m{n}-a{u}")).await);
         }
         let reviewer = store
-            .create_user(&format!("m{n}-rev"), NO_LOGIN)
+            .create_user(&format!("m{n}-rev"), NO_LOGIN, relabel::domain::now_ms())
             .await
             .unwrap();
         Case {
@@ -869,7 +878,14 @@ mod model {
                 Op::Wait(ms) => m.now += ms,
                 Op::Decide(p, label) => {
                     store
-                        .record_decision(project, c.pair_ids[p], c.reviewer, LABELS[label], "model")
+                        .record_decision(
+                            project,
+                            c.pair_ids[p],
+                            c.reviewer,
+                            LABELS[label],
+                            "model",
+                            relabel::domain::now_ms(),
+                        )
                         .await
                         .map_err(|e| TestCaseError::fail(format!("step {step}: {e}")))?;
                     m.decisions[p] += 1;

@@ -140,13 +140,16 @@ async fn crash_project(db: &TestDb, n: usize) -> relabel::domain::Project {
     use relabel::domain::{NewProject, PairRecord, ScalePreset, TaskKind};
     let project = db
         .store
-        .create_project(&NewProject {
-            slug: "crash".into(),
-            name: "crash".into(),
-            scale: ScalePreset::Lore4,
-            overlap_k: 2,
-            task: TaskKind::Judge,
-        })
+        .create_project(
+            &NewProject {
+                slug: "crash".into(),
+                name: "crash".into(),
+                scale: ScalePreset::Lore4,
+                overlap_k: 2,
+                task: TaskKind::Judge,
+            },
+            relabel::domain::now_ms(),
+        )
         .await
         .unwrap();
     let records: Vec<PairRecord> = (0..n)
@@ -253,7 +256,7 @@ async fn leases_held_by_a_killed_servers_clients_come_back_once_they_expire() {
         settings.lease_seconds = 60;
         let project = db
             .store
-            .update_project_settings(&project, &settings, None)
+            .update_project_settings(&project, &settings, None, relabel::domain::now_ms())
             .await
             .unwrap();
         // Annotators who think for 400 ms of every 500 hold a lease most of the time:

@@ -28,13 +28,16 @@ async fn projects_are_created_listed_and_unique() {
         project(store, "headphones").await;
         assert_eq!(a.scale_labels, ["L1", "L2", "L3", "L4"]);
         let dup = store
-            .create_project(&relabel::domain::NewProject {
-                slug: "shoes".into(),
-                name: "again".into(),
-                scale: relabel::domain::ScalePreset::Esci,
-                overlap_k: 1,
-                task: relabel::domain::TaskKind::Rank,
-            })
+            .create_project(
+                &relabel::domain::NewProject {
+                    slug: "shoes".into(),
+                    name: "again".into(),
+                    scale: relabel::domain::ScalePreset::Esci,
+                    overlap_k: 1,
+                    task: relabel::domain::TaskKind::Rank,
+                },
+                relabel::domain::now_ms(),
+            )
             .await;
         assert!(
             matches!(&dup, Err(StoreError::Conflict(m)) if m.contains("shoes")),
@@ -447,7 +450,7 @@ async fn a_published_guideline_keeps_its_rules_examples_in_order() {
         ];
         assert_eq!(
             db.store
-                .publish_guideline(&shop, &rules, "v1")
+                .publish_guideline(&shop, &rules, "v1", relabel::domain::now_ms())
                 .await
                 .unwrap(),
             1
@@ -460,7 +463,7 @@ async fn a_published_guideline_keeps_its_rules_examples_in_order() {
         let bad = vec![rule("R-C", vec![example("x", "L9")])];
         let err = db
             .store
-            .publish_guideline(&shop, &bad, "v2")
+            .publish_guideline(&shop, &bad, "v2", relabel::domain::now_ms())
             .await
             .unwrap_err();
         assert!(

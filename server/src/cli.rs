@@ -524,7 +524,7 @@ async fn dispatch(database: &Database, command: Command) -> anyhow::Result<()> {
                 task: args.task,
             };
             new.validate()?;
-            let project = store.create_project(&new).await?;
+            let project = store.create_project(&new, crate::domain::now_ms()).await?;
             println!(
                 "created project {} (scale {}: {}; overlap {}; task {})",
                 project.slug,
@@ -883,7 +883,9 @@ async fn guideline(store: &SharedStore, command: GuidelineCommand) -> anyhow::Re
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
             let name = args.file.display().to_string();
             let rules = crate::guideline::parse(&project, &name, &text)?;
-            store.save_draft(&project, &rules, None).await?;
+            store
+                .save_draft(&project, &rules, None, crate::domain::now_ms())
+                .await?;
             println!(
                 "stored {} rules as the draft of {}; publish it with `relabel guideline publish --project {} --note TEXT`",
                 rules.len(),

@@ -83,7 +83,10 @@ pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, DemoEr
                 overlap_k: 3,
                 task: TaskKind::Judge,
             };
-            (store.create_project(&new).await?, true)
+            (
+                store.create_project(&new, crate::domain::now_ms()).await?,
+                true,
+            )
         }
     };
     let guideline_version = match store.latest_guideline_number(&project).await? {
@@ -94,6 +97,7 @@ pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, DemoEr
                     &project,
                     &data.rules,
                     "Default guideline shipped with the demo",
+                    crate::domain::now_ms(),
                 )
                 .await?
         }

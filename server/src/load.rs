@@ -485,13 +485,25 @@ async fn prepare(store: &SharedStore, slug: &str, annotators: u32) -> anyhow::Re
         let name = format!("load-annotator-{i}");
         let id = match store.user_by_name(&name).await? {
             Some(u) => {
-                store.set_password_hash(u.id, &hash).await?;
+                store
+                    .set_password_hash(u.id, &hash, crate::domain::now_ms())
+                    .await?;
                 u.id
             }
-            None => store.create_user(&name, &hash).await?,
+            None => {
+                store
+                    .create_user(&name, &hash, crate::domain::now_ms())
+                    .await?
+            }
         };
         store
-            .grant_role(id, Some(project.id), Role::Annotator, None)
+            .grant_role(
+                id,
+                Some(project.id),
+                Role::Annotator,
+                None,
+                crate::domain::now_ms(),
+            )
             .await?;
     }
     Ok(password)

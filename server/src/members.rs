@@ -81,7 +81,9 @@ pub async fn add(
                 "username: a user named {name:?} exists; adding them keeps their password, so leave the password empty"
             )));
         }
-        let granted = store.grant_role(user.id, project_id, role, actor).await?;
+        let granted = store
+            .grant_role(user.id, project_id, role, actor, crate::domain::now_ms())
+            .await?;
         return Ok(Added {
             user_id: user.id,
             created: false,
@@ -102,7 +104,14 @@ pub async fn add(
             }
         })?;
     let user_id = store
-        .create_member(name, &hash, project_id, role, actor)
+        .create_member(
+            name,
+            &hash,
+            project_id,
+            role,
+            actor,
+            crate::domain::now_ms(),
+        )
         .await
         .map_err(|e| match e {
             StoreError::Conflict(m) => MemberError::Conflict(format!("username: {m}")),
@@ -131,7 +140,13 @@ pub async fn revoke(
         ));
     }
     if store
-        .revoke_role(user_id, Some(project.id), role, Some(actor))
+        .revoke_role(
+            user_id,
+            Some(project.id),
+            role,
+            Some(actor),
+            crate::domain::now_ms(),
+        )
         .await?
     {
         Ok(())

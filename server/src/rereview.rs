@@ -124,7 +124,7 @@ pub async fn send(
 ) -> Result<u64, RereviewError> {
     let (_, version_id, rows) = touched(store, project, number).await?;
     Ok(store
-        .send_rereviews(project, version_id, &rows, actor)
+        .send_rereviews(project, version_id, &rows, actor, crate::domain::now_ms())
         .await?)
 }
 
@@ -149,7 +149,15 @@ pub async fn decide(
         .await?
         .ok_or(RereviewError::NothingOpen)?;
     match store
-        .resolve_rereviews(project, pair_id, reviewer_id, label, note.trim(), latest.id)
+        .resolve_rereviews(
+            project,
+            pair_id,
+            reviewer_id,
+            label,
+            note.trim(),
+            latest.id,
+            crate::domain::now_ms(),
+        )
         .await
     {
         Err(StoreError::NotFound) => Err(RereviewError::NothingOpen),

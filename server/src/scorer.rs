@@ -238,7 +238,9 @@ pub async fn train(
         created_at: now_ms(),
         complete_pairs,
     };
-    run.id = store.record_scorer_run(project, &run).await?;
+    run.id = store
+        .record_scorer_run(project, &run, crate::domain::now_ms())
+        .await?;
     Ok(run)
 }
 

@@ -154,13 +154,16 @@ where
 /// Creates a LORE-scale project.
 pub async fn project(store: &SharedStore, slug: &str) -> Project {
     store
-        .create_project(&NewProject {
-            slug: slug.into(),
-            name: format!("Project {slug}"),
-            scale: ScalePreset::Lore4,
-            overlap_k: 3,
-            task: TaskKind::Judge,
-        })
+        .create_project(
+            &NewProject {
+                slug: slug.into(),
+                name: format!("Project {slug}"),
+                scale: ScalePreset::Lore4,
+                overlap_k: 3,
+                task: TaskKind::Judge,
+            },
+            relabel::domain::now_ms(),
+        )
         .await
         .expect("create project")
 }

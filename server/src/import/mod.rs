@@ -163,7 +163,9 @@ async fn import_source(
     source: Source,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let sink = store.begin_import(project, &source.name).await?;
+    let sink = store
+        .begin_import(project, &source.name, crate::domain::now_ms())
+        .await?;
     let report = read_into(sink, project, source, options).await?;
     refresh_statistics(store, &report.counts).await?;
     Ok(report)
@@ -379,7 +381,9 @@ pub async fn import_records(
     records: &[PairRecord],
     source: &str,
 ) -> Result<ImportCounts, StoreError> {
-    let mut sink = store.begin_import(project, source).await?;
+    let mut sink = store
+        .begin_import(project, source, crate::domain::now_ms())
+        .await?;
     for chunk in records.chunks(ImportOptions::default().batch_size) {
         if let Some(&i) = sink.add(chunk).await?.first() {
             return Err(StoreError::Conflict(format!(

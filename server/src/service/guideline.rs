@@ -25,7 +25,9 @@ pub async fn save_draft(
     if !problems.is_empty() {
         return Err(ServiceError::Problems(problems));
     }
-    store.save_draft(project, rules, by).await?;
+    store
+        .save_draft(project, rules, by, crate::domain::now_ms())
+        .await?;
     Ok(())
 }
 
@@ -50,7 +52,7 @@ pub async fn publish(
         });
     }
     store
-        .publish_draft(project, note, by)
+        .publish_draft(project, note, by, crate::domain::now_ms())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => {

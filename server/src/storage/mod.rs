@@ -16,9 +16,9 @@ use serde::Serialize;
 use crate::auth::Role;
 use crate::domain::{NewProject, PairRecord, Project, RuleRecord};
 use rows::{
-    BandDepth, Claim, Decision, ExportPair, GoldRow, JudgmentDetail, JudgmentInput, JudgmentRow,
-    ListedProject, LoggedJudgment, LoginAttempts, PairForJudging, PairHit, Progress,
-    PublishedGuideline, QueueError, ReviewRows, Submitted,
+    BandDepth, Claim, Decision, ExportPair, GoldRow, JudgmentDetail, JudgmentInput, ListedProject,
+    LoggedJudgment, LoginAttempts, PairForJudging, PairHit, Progress, PublishedGuideline,
+    QueueError, ReviewRows, Submitted,
 };
 
 pub mod rows;
@@ -137,7 +137,7 @@ pub trait Store: Send + Sync {
     /// Which database this is.
     fn backend(&self) -> Backend;
     /// Creates a project; a taken slug is a [`StoreError::Conflict`].
-    async fn create_project(&self, project: &NewProject) -> Result<Project, StoreError>;
+    async fn create_project(&self, project: &NewProject, now: i64) -> Result<Project, StoreError>;
     /// The project with this slug, if any.
     async fn project(&self, slug: &str) -> Result<Option<Project>, StoreError>;
     /// Every project with its counts, ordered by slug.
@@ -149,6 +149,7 @@ pub trait Store: Send + Sync {
         &self,
         project: &Project,
         source: &str,
+        now: i64,
     ) -> Result<Box<dyn ImportSink>, StoreError>;
     /// Publishes a new guideline version with these rules; returns its number.
     async fn publish_guideline(
@@ -156,11 +157,17 @@ pub trait Store: Send + Sync {
         project: &Project,
         rules: &[RuleRecord],
         change_note: &str,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// The number of the latest published guideline version, if any.
     async fn latest_guideline_number(&self, project: &Project) -> Result<Option<i64>, StoreError>;
     /// Creates a user with an argon2id password hash; a taken name is a conflict.
-    async fn create_user(&self, name: &str, password_hash: &str) -> Result<i64, StoreError>;
+    async fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<i64, StoreError>;
     /// The user with this name, if any.
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Creates a user holding `role` in `project_id` (`None`: every project), in one
@@ -172,6 +179,7 @@ pub trait Store: Send + Sync {
         project_id: Option<i64>,
         role: Role,
         actor: Option<i64>,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// Grants a role, in one project or (with `None`) across all; false when it was held
     /// already. `actor` is who granted it, for the audit log.
@@ -181,6 +189,7 @@ pub trait Store: Send + Sync {
         project_id: Option<i64>,
         role: Role,
         actor: Option<i64>,
+        now: i64,
     ) -> Result<bool, StoreError>;
     /// Takes a role away; false when the user did not hold it there.
     async fn revoke_role(
@@ -189,6 +198,7 @@ pub trait Store: Send + Sync {
         project_id: Option<i64>,
         role: Role,
         actor: Option<i64>,
+        now: i64,
     ) -> Result<bool, StoreError>;
     /// The users holding a role in the project, and the site admins, by name.
     async fn project_members(&self, project: &Project) -> Result<Vec<Member>, StoreError>;
@@ -246,6 +256,7 @@ pub trait Store: Send + Sync {
         project: &Project,
         settings: &crate::domain::ProjectSettings,
         actor: Option<i64>,
+        now: i64,
     ) -> Result<Project, StoreError>;
     /// The pair's task and CoT candidates, for the submit checks; `None` when the pair
     /// is not in the project.
@@ -292,8 +303,10 @@ pub trait Store: Send + Sync {
         since: i64,
         now: i64,
     ) -> Result<Progress, StoreError>;
-    /// Every judgment in the project, revisions included, by id.
-    async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError>;
+    /// Every judgment in the project, revisions included, by id (for tests: behind the
+    /// `test-support` feature).
+    #[cfg(feature = "test-support")]
+    async fn judgments(&self, project: &Project) -> Result<Vec<rows::JudgmentRow>, StoreError>;
     /// Cached embeddings of `model_version` for these text hashes; absent ones are left
     /// out of the map.
     async fn embeddings(
@@ -312,6 +325,7 @@ pub trait Store: Send + Sync {
         &self,
         project: &Project,
         run: &ScorerRun,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// The project's newest training runs, newest first; with the head's weights only
     /// when `with_head`.
@@ -364,6 +378,7 @@ pub trait Store: Send + Sync {
         reviewer_id: i64,
         label: &str,
         note: &str,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// Every judgment of the project, revisions included, in the order made, for the
     /// dashboard's counts and speeds.
@@ -383,6 +398,7 @@ pub trait Store: Send + Sync {
         project: &Project,
         rules: &[RuleRecord],
         author: Option<i64>,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// Publishes the project's draft as the next version number, with its change note
     /// (audited with `author`); the number. `NotFound` when there is no draft.
@@ -391,6 +407,7 @@ pub trait Store: Send + Sync {
         project: &Project,
         change_note: &str,
         author: Option<i64>,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// A guideline version of the project: the latest published, a number, or the draft.
     async fn guideline_version(
@@ -419,6 +436,7 @@ pub trait Store: Send + Sync {
         to_version_id: i64,
         rows: &[(i64, i64, String, i64)],
         actor: Option<i64>,
+        now: i64,
     ) -> Result<u64, StoreError>;
     /// The open re-reviews of the project (or of one pair).
     async fn open_rereviews(
@@ -430,6 +448,10 @@ pub trait Store: Send + Sync {
     /// `version_id` (a new revision when they judged the pair before; outside the pair's
     /// k) and as the pair's final label (a decision), resolving every open re-review of
     /// the pair. The judgment's id; `NotFound` when the pair has no open re-review.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one decision's fields, each a plain value the caller has at hand"
+    )]
     async fn resolve_rereviews(
         &self,
         project: &Project,
@@ -438,6 +460,7 @@ pub trait Store: Send + Sync {
         label: &str,
         note: &str,
         version_id: i64,
+        now: i64,
     ) -> Result<i64, StoreError>;
     /// Up to `limit` pairs of the project whose query or item title contains `text`
     /// (case-insensitive), by id.
@@ -457,7 +480,12 @@ pub trait Store: Send + Sync {
     async fn refresh_statistics(&self) -> Result<(), StoreError>;
     /// Replaces a user's password hash and records when, which ends the user's sessions
     /// logged in before.
-    async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
+    async fn set_password_hash(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Counts one login attempt under `key` in the one-minute window starting at
     /// `window_start` (epoch ms); returns the attempts in that window and in the one before.
     /// Windows older than the one before are deleted as new ones begin.

@@ -59,12 +59,12 @@ macro_rules! impl_store {
         use $crate::bands::{BandCuts, assign_bands};
         use $crate::domain::{
             FrequencyBand, NewProject, PairRecord, Project, ProjectSettings, RuleExample, RuleRecord,
-            TaskKind, now_ms,
+            TaskKind,
         };
         use $crate::auth::Role;
         use $crate::storage::rows::{
             CandidateShape, Claim, ExportCandidate, ExportJudgment, ExportPair, JudgmentInput,
-            JudgmentRow, PairForJudging, QueueError, Submitted,
+            PairForJudging, QueueError, Submitted,
         };
         use $crate::storage::shared::{json_text, rows_per_statement, shuffle_key};
         use $crate::storage::{
@@ -90,12 +90,13 @@ macro_rules! impl_store {
             object_kind: &str,
             object_id: i64,
             detail: &serde_json::Value,
+            now: i64,
         ) -> Result<(), StoreError> {
             sqlx::query(
                 "INSERT INTO audit_log (at, actor_id, action, object_kind, object_id, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(now_ms())
+            .bind(now)
             .bind(actor)
             .bind(action)
             .bind(object_kind)
@@ -112,17 +113,18 @@ macro_rules! impl_store {
             name: &str,
             password_hash: &str,
             actor: Option<i64>,
+            now: i64,
         ) -> Result<i64, StoreError> {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
             )
             .bind(name)
             .bind(password_hash)
-            .bind(now_ms())
+            .bind(now)
             .fetch_one(&mut **tx)
             .await
             .map_err(|e| conflict_on_unique(e, || format!("a user named {name:?} already exists")))?;
-            audit(tx, actor, "user.create", "user", id, &serde_json::json!({ "name": name })).await?;
+            audit(tx, actor, "user.create", "user", id, &serde_json::json!({ "name": name }), now).await?;
             Ok(id)
         }
 
@@ -133,6 +135,7 @@ macro_rules! impl_store {
             project_id: Option<i64>,
             role: Role,
             actor: Option<i64>,
+            now: i64,
         ) -> Result<bool, StoreError> {
             let granted = sqlx::query(
                 "INSERT INTO memberships (user_id, project_id, role, created_at) \
@@ -141,13 +144,13 @@ macro_rules! impl_store {
             .bind(user_id)
             .bind(project_id)
             .bind(role.as_str())
-            .bind(now_ms())
+            .bind(now)
             .execute(&mut **tx)
             .await?
             .rows_affected()
                 > 0;
             if granted {
-                audit(tx, actor, "role.grant", "user", user_id, &serde_json::json!({ "role": role, "project_id": project_id })).await?;
+                audit(tx, actor, "role.grant", "user", user_id, &serde_json::json!({ "role": role, "project_id": project_id }), now).await?;
             }
             Ok(granted)
         }
@@ -186,13 +189,13 @@ macro_rules! impl_store {
             reviewer_id: i64,
             label: &str,
             note: &str,
+            now: i64,
         ) -> Result<i64, StoreError> {
             let previous: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(created_at) FROM adjudications WHERE pair_id = $1")
                     .bind(pair_id)
                     .fetch_one(&mut **tx)
                     .await?;
-            let now = now_ms();
             Ok(sqlx::query_scalar(
                 "INSERT INTO adjudications (pair_id, reviewer_id, label, note, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -358,7 +361,7 @@ macro_rules! impl_store {
                 $backend
             }
 
-            async fn create_project(&self, new: &NewProject) -> Result<Project, StoreError> {
+            async fn create_project(&self, new: &NewProject, now: i64) -> Result<Project, StoreError> {
                 let labels: Vec<String> =
                     new.scale.labels().iter().map(|l| (*l).to_owned()).collect();
                 let mut tx = self.begin_write().await?;
@@ -373,14 +376,14 @@ macro_rules! impl_store {
                 .bind(json_text(&labels))
                 .bind(i64::from(new.overlap_k))
                 .bind(new.task.as_str())
-                .bind(now_ms())
+                .bind(now)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| {
                     conflict_on_unique(e, || format!("a project with slug {:?} already exists", new.slug))
                 })?;
                 let project = project_from_row(&row)?;
-                audit(&mut tx, None, "project.create", "project", project.id, &serde_json::json!({ "slug": project.slug })).await?;
+                audit(&mut tx, None, "project.create", "project", project.id, &serde_json::json!({ "slug": project.slug }), now).await?;
                 tx.commit().await?;
                 Ok(project)
             }
@@ -477,6 +480,7 @@ macro_rules! impl_store {
                 &self,
                 project: &Project,
                 source: &str,
+                now: i64,
             ) -> Result<Box<dyn ImportSink>, StoreError> {
                 let mut tx = self.begin_write().await?;
                 Self::lock_project(&mut tx, project.id).await?;
@@ -494,6 +498,7 @@ macro_rules! impl_store {
                     tx,
                     project_id: project.id,
                     source: source.to_owned(),
+                    now,
                     queries: queries.into_iter().map(|(id, text, f)| (text, (id, f))).collect(),
                     items: items.into_iter().map(|(id, ext)| (ext, id)).collect(),
                     counts: ImportCounts::default(),
@@ -505,8 +510,8 @@ macro_rules! impl_store {
                 project: &Project,
                 rules: &[RuleRecord],
                 change_note: &str,
+                now: i64,
             ) -> Result<i64, StoreError> {
-                let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let guideline_id = guideline_of(&mut tx, project, now).await?;
                 let number: i64 = sqlx::query_scalar(
@@ -527,7 +532,7 @@ macro_rules! impl_store {
                 .fetch_one(&mut *tx)
                 .await?;
                 insert_rules(&mut tx, project, version_id, rules).await?;
-                audit(&mut tx, None, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number, "rules": rules.len() })).await?;
+                audit(&mut tx, None, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number, "rules": rules.len() }), now).await?;
                 tx.commit().await?;
                 Ok(number)
             }
@@ -546,9 +551,9 @@ macro_rules! impl_store {
                 .await?)
             }
 
-            async fn create_user(&self, name: &str, password_hash: &str) -> Result<i64, StoreError> {
+            async fn create_user(&self, name: &str, password_hash: &str, now: i64) -> Result<i64, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let id = insert_user(&mut tx, name, password_hash, None).await?;
+                let id = insert_user(&mut tx, name, password_hash, None, now).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -560,10 +565,11 @@ macro_rules! impl_store {
                 project_id: Option<i64>,
                 role: Role,
                 actor: Option<i64>,
+                now: i64,
             ) -> Result<i64, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let id = insert_user(&mut tx, name, password_hash, actor).await?;
-                grant_in(&mut tx, id, project_id, role, actor).await?;
+                let id = insert_user(&mut tx, name, password_hash, actor, now).await?;
+                grant_in(&mut tx, id, project_id, role, actor, now).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -579,9 +585,10 @@ macro_rules! impl_store {
                 project_id: Option<i64>,
                 role: Role,
                 actor: Option<i64>,
+                now: i64,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let granted = grant_in(&mut tx, user_id, project_id, role, actor).await?;
+                let granted = grant_in(&mut tx, user_id, project_id, role, actor, now).await?;
                 tx.commit().await?;
                 Ok(granted)
             }
@@ -592,6 +599,7 @@ macro_rules! impl_store {
                 project_id: Option<i64>,
                 role: Role,
                 actor: Option<i64>,
+                now: i64,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let revoked = sqlx::query(
@@ -606,7 +614,7 @@ macro_rules! impl_store {
                 .rows_affected()
                     > 0;
                 if revoked {
-                    audit(&mut tx, actor, "role.revoke", "user", user_id, &serde_json::json!({ "role": role, "project_id": project_id })).await?;
+                    audit(&mut tx, actor, "role.revoke", "user", user_id, &serde_json::json!({ "role": role, "project_id": project_id }), now).await?;
                 }
                 tx.commit().await?;
                 Ok(revoked)
@@ -1173,6 +1181,7 @@ macro_rules! impl_store {
                 project: &Project,
                 settings: &ProjectSettings,
                 actor: Option<i64>,
+                now: i64,
             ) -> Result<Project, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
@@ -1211,7 +1220,7 @@ macro_rules! impl_store {
                 audit(&mut tx, actor, "project.settings", "project", project.id, &serde_json::json!({
                     "before": ProjectSettings::of(project),
                     "after": settings,
-                })).await?;
+                }), now).await?;
                 tx.commit().await?;
                 Ok(updated)
             }
@@ -1392,7 +1401,11 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn judgments(&self, project: &Project) -> Result<Vec<JudgmentRow>, StoreError> {
+            #[cfg(feature = "test-support")]
+            async fn judgments(
+                &self,
+                project: &Project,
+            ) -> Result<Vec<$crate::storage::rows::JudgmentRow>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT j.id, j.pair_id, j.user_id, j.revision, j.label, j.rules_cited, \
                        j.ranking, j.first_wrong_steps, j.corrected_cot, j.idempotency_key \
@@ -1404,7 +1417,7 @@ macro_rules! impl_store {
                 .await?;
                 rows.iter()
                     .map(|row| {
-                        Ok(JudgmentRow {
+                        Ok($crate::storage::rows::JudgmentRow {
                             id: row.try_get("id")?,
                             pair_id: row.try_get("pair_id")?,
                             user_id: row.try_get("user_id")?,
@@ -1466,6 +1479,7 @@ macro_rules! impl_store {
                 &self,
                 project: &Project,
                 run: &$crate::storage::ScorerRun,
+                now: i64,
             ) -> Result<i64, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let id: i64 = sqlx::query_scalar(
@@ -1491,7 +1505,7 @@ macro_rules! impl_store {
                     "model_version": run.model_version,
                     "labels_used": run.labels_used,
                     "heldout_macro_f1": run.heldout_macro_f1,
-                })).await?;
+                }), now).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -1734,6 +1748,7 @@ macro_rules! impl_store {
                 reviewer_id: i64,
                 label: &str,
                 note: &str,
+                now: i64,
             ) -> Result<i64, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let found: Option<i64> =
@@ -1745,11 +1760,11 @@ macro_rules! impl_store {
                 if found.is_none() {
                     return Err(StoreError::NotFound);
                 }
-                let id = insert_decision(&mut tx, pair_id, reviewer_id, label, note).await?;
+                let id = insert_decision(&mut tx, pair_id, reviewer_id, label, note, now).await?;
                 audit(&mut tx, Some(reviewer_id), "pair.decide", "pair", pair_id, &serde_json::json!({
                     "label": label,
                     "note": note,
-                })).await?;
+                }), now).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -1821,8 +1836,8 @@ macro_rules! impl_store {
                 project: &Project,
                 rules: &[RuleRecord],
                 author: Option<i64>,
+                now: i64,
             ) -> Result<i64, StoreError> {
-                let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let guideline_id = guideline_of(&mut tx, project, now).await?;
                 let draft: Option<i64> = sqlx::query_scalar(
@@ -1862,7 +1877,7 @@ macro_rules! impl_store {
                     .await?,
                 };
                 insert_rules(&mut tx, project, version_id, rules).await?;
-                audit(&mut tx, author, "guideline.draft", "guideline_version", version_id, &serde_json::json!({ "rules": rules.len() })).await?;
+                audit(&mut tx, author, "guideline.draft", "guideline_version", version_id, &serde_json::json!({ "rules": rules.len() }), now).await?;
                 tx.commit().await?;
                 Ok(version_id)
             }
@@ -1872,6 +1887,7 @@ macro_rules! impl_store {
                 project: &Project,
                 change_note: &str,
                 author: Option<i64>,
+                now: i64,
             ) -> Result<i64, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let draft: Option<(i64, i64)> = sqlx::query_as(
@@ -1897,11 +1913,11 @@ macro_rules! impl_store {
                 .bind(number)
                 .bind(change_note)
                 .bind(author)
-                .bind(now_ms())
+                .bind(now)
                 .bind(version_id)
                 .execute(&mut *tx)
                 .await?;
-                audit(&mut tx, author, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number })).await?;
+                audit(&mut tx, author, "guideline.publish", "guideline_version", version_id, &serde_json::json!({ "number": number }), now).await?;
                 tx.commit().await?;
                 Ok(number)
             }
@@ -2001,8 +2017,8 @@ macro_rules! impl_store {
                 to_version_id: i64,
                 rows: &[(i64, i64, String, i64)],
                 actor: Option<i64>,
+                now: i64,
             ) -> Result<u64, StoreError> {
-                let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let mut sent = 0;
                 for (pair_id, judgment_id, rule, from_version_id) in rows {
@@ -2023,7 +2039,7 @@ macro_rules! impl_store {
                     .await?
                     .rows_affected();
                 }
-                audit(&mut tx, actor, "guideline.rereview", "guideline_version", to_version_id, &serde_json::json!({ "sent": sent })).await?;
+                audit(&mut tx, actor, "guideline.rereview", "guideline_version", to_version_id, &serde_json::json!({ "sent": sent }), now).await?;
                 tx.commit().await?;
                 Ok(sent)
             }
@@ -2054,6 +2070,10 @@ macro_rules! impl_store {
                     .collect())
             }
 
+            #[allow(
+                clippy::too_many_arguments,
+                reason = "one decision's fields, each a plain value the caller has at hand"
+            )]
             async fn resolve_rereviews(
                 &self,
                 project: &Project,
@@ -2062,8 +2082,8 @@ macro_rules! impl_store {
                 label: &str,
                 note: &str,
                 version_id: i64,
+                now: i64,
             ) -> Result<i64, StoreError> {
-                let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let lock = format!("SELECT judgment_count FROM pairs WHERE id = $1 AND project_id = $2{ROW_LOCK}");
                 let found: Option<i64> = sqlx::query_scalar(&lock)
@@ -2105,7 +2125,7 @@ macro_rules! impl_store {
                 .await?;
                 // The decision under the new rule is also the pair's final label: the
                 // judgments made under the old rule no longer decide it.
-                insert_decision(&mut tx, pair_id, reviewer_id, label, note).await?;
+                insert_decision(&mut tx, pair_id, reviewer_id, label, note, now).await?;
                 sqlx::query(
                     "UPDATE rereviews SET resolved_at = $1, resolved_by = $2, resolution_id = $3 \
                      WHERE pair_id = $4 AND resolved_at IS NULL",
@@ -2120,7 +2140,7 @@ macro_rules! impl_store {
                     "label": label,
                     "note": note,
                     "judgment_id": judgment_id,
-                })).await?;
+                }), now).await?;
                 tx.commit().await?;
                 Ok(judgment_id)
             }
@@ -2178,12 +2198,12 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+            async fn set_password_hash(&self, user_id: i64, password_hash: &str, now: i64) -> Result<(), StoreError> {
                 let done = sqlx::query(
                     "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
                 )
                 .bind(password_hash)
-                .bind(now_ms())
+                .bind(now)
                 .bind(user_id)
                     .execute(&self.pool)
                     .await?;
@@ -2297,6 +2317,8 @@ macro_rules! impl_store {
             tx: Transaction<'static, $db>,
             project_id: i64,
             source: String,
+            /// When the import began: the time every row it adds is stamped with.
+            now: i64,
             /// Query text to (id, stored frequency), for the project's queries so far.
             queries: HashMap<String, (i64, Option<i64>)>,
             /// Item external id to id.
@@ -2405,7 +2427,7 @@ macro_rules! impl_store {
                     };
                     keyed.push(((query_id, item_id), record));
                 }
-                let now = now_ms();
+                let now = self.now;
                 let mut inserted: HashMap<(i64, i64), i64> = HashMap::with_capacity(batch.len());
                 for chunk in keyed.chunks(rows_per_statement(6)) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
@@ -2550,7 +2572,7 @@ macro_rules! impl_store {
                     .iter()
                     .filter_map(|(id, r)| r.gold_label.as_deref().map(|g| (*id, g)))
                     .collect();
-                let now = now_ms();
+                let now = self.now;
                 for chunk in gold.chunks(rows_per_statement(3)) {
                     let mut qb: QueryBuilder<$db> =
                         QueryBuilder::new("INSERT INTO gold_answers (pair_id, label, created_at) ");
@@ -2632,7 +2654,7 @@ macro_rules! impl_store {
             async fn commit(mut self: Box<Self>) -> Result<ImportCounts, StoreError> {
                 self.recompute_bands().await?;
                 let detail = serde_json::json!({ "source": self.source, "counts": self.counts });
-                audit(&mut self.tx, None, "pairs.import", "project", self.project_id, &detail).await?;
+                audit(&mut self.tx, None, "pairs.import", "project", self.project_id, &detail, self.now).await?;
                 let ImportTx { tx, counts, .. } = *self;
                 tx.commit().await?;
                 Ok(counts)

@@ -462,7 +462,10 @@ pub async fn change_password(
             }
             crate::auth::PasswordError::Hashing(cause) => AppError::Internal(cause),
         })?;
-    state.store.set_password_hash(user.id, &new_hash).await?;
+    state
+        .store
+        .set_password_hash(user.id, &new_hash, crate::domain::now_ms())
+        .await?;
     restamp(&session).await?;
     tracing::info!(user = %user.name, "password changed");
     Ok(StatusCode::NO_CONTENT)

@@ -432,7 +432,7 @@ impl Backend for StoreBackend {
         let updated = self
             .0
             .store
-            .update_project_settings(&project, &settings, Some(user.id))
+            .update_project_settings(&project, &settings, Some(user.id), crate::domain::now_ms())
             .await
             .map_err(|e| backend_error(e.into()))?;
         self.settings_with_runs(&updated).await

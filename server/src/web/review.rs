@@ -336,7 +336,14 @@ pub async fn record(
     }
     let id = state
         .store
-        .record_decision(project, pair_id, reviewer_id, label, note.trim())
+        .record_decision(
+            project,
+            pair_id,
+            reviewer_id,
+            label,
+            note.trim(),
+            crate::domain::now_ms(),
+        )
         .await?;
     state.figures.forget(project.id).await;
     Ok(id)
