@@ -510,6 +510,73 @@ fn table() -> Vec<Case> {
             ),
             expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
         },
+        // The JSON twins of the annotator's, the editor's and the admin's server functions:
+        // each calls the same service as its server function and must answer alike (see
+        // `every_server_function_has_a_json_twin_that_answers_alike`).
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/progress",
+            call_path: "/api/v1/projects/shop/progress",
+            body: None,
+            expect: [Unauth, Ok, Forbidden, Forbidden, Forbidden],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/guideline",
+            call_path: "/api/v1/projects/shop/guideline",
+            body: None,
+            expect: [Unauth, Ok, Ok, Forbidden, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/guideline/draft",
+            call_path: "/api/v1/projects/shop/guideline/draft",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/pairs",
+            call_path: "/api/v1/projects/shop/pairs?search=x",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/members",
+            call_path: "/api/v1/projects/shop/members",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/projects/{slug}/members",
+            call_path: "/api/v1/projects/shop/members",
+            body: json_body(json!({"username": "newcomer", "role": "emperor"})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "DELETE",
+            path: "/api/v1/projects/{slug}/members/{user_id}/roles/{role}",
+            call_path: "/api/v1/projects/shop/members/999999/roles/annotator",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/projects/{slug}/settings",
+            call_path: "/api/v1/projects/shop/settings",
+            body: None,
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Ok],
+        },
+        Case {
+            method: "PUT",
+            path: "/api/v1/projects/{slug}/settings",
+            call_path: "/api/v1/projects/shop/settings",
+            body: json_body(json!({"task": "nope", "overlap_k": 3, "gold_percent": 5,
+                                   "lease_minutes": 10, "reveal_models": false})),
+            expect: [Unauth, Forbidden, Forbidden, Forbidden, Refused],
+        },
         // Logging out is harmless for anyone; it runs last so the sessions stay usable.
         Case {
             method: "DELETE",
@@ -526,6 +593,157 @@ fn table() -> Vec<Case> {
             expect: [Ok, Ok, Ok, Ok, Ok],
         },
     ]
+}
+
+/// Every server function and the JSON route that offers the same action: both call one
+/// service, so they must admit and refuse the same callers.
+const TWINS: &[(&str, &str, &str)] = &[
+    ("/rpc/projects/list", "GET", "/api/v1/projects"),
+    ("/rpc/session/login", "POST", "/api/v1/session"),
+    ("/rpc/session/logout", "DELETE", "/api/v1/session"),
+    ("/rpc/annotate/next", "POST", "/api/v1/projects/{slug}/next"),
+    (
+        "/rpc/annotate/submit",
+        "POST",
+        "/api/v1/projects/{slug}/judgments",
+    ),
+    (
+        "/rpc/annotate/skip",
+        "POST",
+        "/api/v1/projects/{slug}/skips",
+    ),
+    (
+        "/rpc/annotate/progress",
+        "GET",
+        "/api/v1/projects/{slug}/progress",
+    ),
+    (
+        "/rpc/annotate/guideline",
+        "GET",
+        "/api/v1/projects/{slug}/guideline",
+    ),
+    (
+        "/rpc/quality/dashboard",
+        "GET",
+        "/api/v1/projects/{slug}/quality",
+    ),
+    ("/rpc/review/list", "GET", "/api/v1/projects/{slug}/review"),
+    (
+        "/rpc/review/pair",
+        "GET",
+        "/api/v1/projects/{slug}/review/{pair_id}",
+    ),
+    (
+        "/rpc/review/decide",
+        "POST",
+        "/api/v1/projects/{slug}/review/{pair_id}",
+    ),
+    (
+        "/rpc/review/rereview",
+        "POST",
+        "/api/v1/projects/{slug}/rereview/{pair_id}",
+    ),
+    (
+        "/rpc/guideline/versions",
+        "GET",
+        "/api/v1/projects/{slug}/guideline/versions",
+    ),
+    (
+        "/rpc/guideline/version",
+        "GET",
+        "/api/v1/projects/{slug}/guideline/versions/{number}",
+    ),
+    (
+        "/rpc/guideline/send-rereview",
+        "POST",
+        "/api/v1/projects/{slug}/guideline/versions/{number}/rereview",
+    ),
+    (
+        "/rpc/guideline/draft",
+        "GET",
+        "/api/v1/projects/{slug}/guideline/draft",
+    ),
+    (
+        "/rpc/guideline/save-draft",
+        "PUT",
+        "/api/v1/projects/{slug}/guideline/draft",
+    ),
+    (
+        "/rpc/guideline/search-pairs",
+        "GET",
+        "/api/v1/projects/{slug}/pairs",
+    ),
+    (
+        "/rpc/guideline/publish",
+        "POST",
+        "/api/v1/projects/{slug}/guideline/publish",
+    ),
+    (
+        "/rpc/members/list",
+        "GET",
+        "/api/v1/projects/{slug}/members",
+    ),
+    (
+        "/rpc/members/add",
+        "POST",
+        "/api/v1/projects/{slug}/members",
+    ),
+    (
+        "/rpc/members/revoke",
+        "DELETE",
+        "/api/v1/projects/{slug}/members/{user_id}/roles/{role}",
+    ),
+    (
+        "/rpc/settings/get",
+        "GET",
+        "/api/v1/projects/{slug}/settings",
+    ),
+    (
+        "/rpc/settings/update",
+        "PUT",
+        "/api/v1/projects/{slug}/settings",
+    ),
+];
+
+/// A script can do everything a page can: every server function has a JSON twin in the
+/// OpenAPI document, and the table expects the two to answer every caller alike. Login is
+/// the one exception, on purpose: the page's server function answers a wrong password as
+/// `BadCredentials` (a refusal the form shows), the API as 401, which scripts expect.
+#[test]
+fn every_server_function_has_a_json_twin_that_answers_alike() {
+    let table = table();
+    let expect = |method: &str, path: &str| {
+        table
+            .iter()
+            .find(|c| c.method == method && c.path == path)
+            .map(|c| c.expect)
+    };
+    let twinned: BTreeSet<&str> = TWINS.iter().map(|(rpc, _, _)| *rpc).collect();
+    let lonely: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .filter(|path| !twinned.contains(path))
+        .collect();
+    assert!(
+        lonely.is_empty(),
+        "server functions with no JSON twin: {lonely:?}"
+    );
+    let mut differ = Vec::new();
+    for (rpc, method, json) in TWINS {
+        let page = expect("POST", rpc).unwrap_or_else(|| panic!("{rpc} is not in the table"));
+        let api =
+            expect(method, json).unwrap_or_else(|| panic!("{method} {json} is not in the table"));
+        if *rpc == "/rpc/session/login" {
+            assert_eq!(page, [Refused; 5], "{rpc}");
+            assert_eq!(api, [Unauth; 5], "{method} {json}");
+        } else if page != api {
+            differ.push(format!("{rpc} {page:?} but {method} {json} {api:?}"));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "twins that answer differently:\n{}",
+        differ.join("\n")
+    );
 }
 
 /// Every route the server has: JSON API paths from the OpenAPI document, server

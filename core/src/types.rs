@@ -101,6 +101,7 @@ pub struct ClaimedPair {
 
 /// A rule of the published guideline, as annotators read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleView {
     /// Stable id such as `R-BRAND-01`.
     pub id: String,
@@ -118,6 +119,7 @@ pub struct RuleView {
 
 /// A worked example of a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleExampleView {
     /// The query.
     pub query: String,
@@ -131,6 +133,7 @@ pub struct RuleExampleView {
 
 /// The latest published guideline of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GuidelineView {
     /// The version's id, recorded with each judgment.
     pub version_id: i64,
@@ -183,6 +186,7 @@ pub struct JudgmentForm {
 
 /// The caller's progress in a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     /// The project's label scale, lowest first.
     pub labels: Vec<String>,
@@ -198,6 +202,7 @@ pub struct Progress {
 
 /// A member of a project, as its admins see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     /// User id.
     pub user_id: i64,
@@ -213,6 +218,7 @@ pub struct MemberView {
 
 /// What adding a member did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddedMember {
     /// The user's name.
     pub name: String,
@@ -253,6 +259,7 @@ pub struct CorrectedCot {
 
 /// A project's settings as its admins see and change them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsView {
     /// `judge`, `rank` or `judge+rank`, for pairs that do not set their own.
     pub task: TaskKind,
@@ -296,8 +303,46 @@ pub struct SettingsView {
     pub scorer_off: Option<String>,
 }
 
+/// The settings form as posted (and the JSON API's `PUT .../settings` body). The task and strategy stay the text the form sent: the
+/// server reads them once it knows the caller may change the settings, so a stranger's
+/// malformed post is refused for who they are, not for what they sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SettingsChange {
+    /// `judge`, `rank` or `judge+rank`.
+    pub task: String,
+    /// Judgments wanted per pair.
+    pub overlap_k: i64,
+    /// Share of claims that look for a gold pair first, in percent.
+    pub gold_percent: f64,
+    /// How long a claimed pair is held, in minutes.
+    pub lease_minutes: i64,
+    /// Whether annotators see which model wrote each CoT candidate.
+    pub reveal_models: bool,
+    /// Retrain after this many newly completed pairs; `None` keeps the current value.
+    #[serde(default)]
+    pub retrain_every: Option<i64>,
+    /// A strategy's name; `None` keeps the current strategy.
+    #[serde(default)]
+    pub scorer_strategy: Option<String>,
+    /// Gold window; `None` keeps all four quality settings as they are.
+    #[serde(default)]
+    pub gold_window: Option<i64>,
+    /// The flagging threshold, in percent.
+    #[serde(default)]
+    pub gold_min_percent: Option<f64>,
+    /// Whether a flagged annotator gets no more pairs.
+    #[serde(default)]
+    pub pause_flagged: Option<bool>,
+    /// The review threshold on a pair's own alpha.
+    #[serde(default)]
+    pub review_alpha: Option<f64>,
+}
+
 /// One training run of a project's scorer, as the settings page lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScorerRunView {
     /// The run's id.
     pub id: i64,
@@ -536,6 +581,7 @@ pub struct VersionPageView {
 
 /// What the guideline editor starts from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftEditView {
     /// Where the rules come from: `the draft`, `version N` (no draft yet) or `nothing yet`.
     pub source: String,
@@ -547,6 +593,7 @@ pub struct DraftEditView {
 
 /// A pair found by the editor's example picker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairHit {
     /// The pair.
     pub pair_id: i64,

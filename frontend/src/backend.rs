@@ -12,34 +12,7 @@ use crate::types::{
     SettingsView, VersionListEntry, VersionPageView,
 };
 
-/// The settings form as posted. The task and strategy stay the text the form sent: the
-/// server reads them once it knows the caller may change the settings, so a stranger's
-/// malformed post is refused for who they are, not for what they sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingsChange {
-    /// `judge`, `rank` or `judge+rank`.
-    pub task: String,
-    /// Judgments wanted per pair.
-    pub overlap_k: i64,
-    /// Share of claims that look for a gold pair first, in percent.
-    pub gold_percent: f64,
-    /// How long a claimed pair is held, in minutes.
-    pub lease_minutes: i64,
-    /// Whether annotators see which model wrote each CoT candidate.
-    pub reveal_models: bool,
-    /// Retrain after this many newly completed pairs; `None` keeps the current value.
-    pub retrain_every: Option<i64>,
-    /// A strategy's name; `None` keeps the current strategy.
-    pub scorer_strategy: Option<String>,
-    /// Gold window; `None` keeps all four quality settings as they are.
-    pub gold_window: Option<i64>,
-    /// The flagging threshold, in percent.
-    pub gold_min_percent: Option<f64>,
-    /// Whether a flagged annotator gets no more pairs.
-    pub pause_flagged: Option<bool>,
-    /// The review threshold on a pair's own alpha.
-    pub review_alpha: Option<f64>,
-}
+pub use crate::types::SettingsChange;
 
 /// The server side of the app's data needs.
 #[async_trait::async_trait]

@@ -1,5 +1,6 @@
-//! Accounts: roles, and passwords hashed with argon2id. Hashing is deliberately slow,
-//! so callers on the async runtime run it on a blocking thread ([`hash_password_blocking`]).
+//! Accounts: roles, who is asking ([`CurrentUser`] and the roles they hold), and passwords
+//! hashed with argon2id. Hashing is deliberately slow, so callers on the async runtime run
+//! it on a blocking thread ([`hash_password_blocking`]).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -9,6 +10,74 @@ use rand::Rng;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 pub use relabel_core::role::Role;
+
+use crate::domain::Project;
+
+/// One role a user holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Membership {
+    /// The project, or `None` for every project.
+    pub project_id: Option<i64>,
+    /// The role.
+    pub role: Role,
+}
+
+/// The logged-in caller, with their roles.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// User id.
+    pub id: i64,
+    /// User name.
+    pub name: String,
+    /// Roles held.
+    pub memberships: Vec<Membership>,
+}
+
+impl CurrentUser {
+    /// Whether the user holds one of `roles` in `project` (a site admin holds admin everywhere).
+    pub fn holds(&self, project: &Project, roles: &[Role]) -> bool {
+        self.holds_in(project.id, roles)
+    }
+
+    /// [`Self::holds`], for a project known by its id.
+    pub fn holds_in(&self, project_id: i64, roles: &[Role]) -> bool {
+        self.memberships.iter().any(|m| {
+            roles.contains(&m.role)
+                && (m.project_id == Some(project_id)
+                    || (m.project_id.is_none() && m.role == Role::Admin))
+        })
+    }
+
+    /// The roles the user holds in the project, a site admin's included, in a fixed order.
+    pub fn roles_in(&self, project: &Project) -> Vec<Role> {
+        self.roles_in_id(project.id)
+    }
+
+    /// [`Self::roles_in`], for a project known by its id.
+    pub fn roles_in_id(&self, project_id: i64) -> Vec<Role> {
+        [
+            Role::Admin,
+            Role::GuidelineEditor,
+            Role::Reviewer,
+            Role::Annotator,
+        ]
+        .into_iter()
+        .filter(|r| self.holds_in(project_id, &[*r]))
+        .collect()
+    }
+
+    /// Whether the user may see the project at all.
+    pub fn is_member(&self, project: &Project) -> bool {
+        self.is_member_of(project.id)
+    }
+
+    /// [`Self::is_member`], for a project known by its id.
+    pub fn is_member_of(&self, project_id: i64) -> bool {
+        self.memberships.iter().any(|m| {
+            m.project_id == Some(project_id) || (m.project_id.is_none() && m.role == Role::Admin)
+        })
+    }
+}
 
 /// Why a password or hash could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

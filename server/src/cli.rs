@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::Role;
 use crate::domain::{FrequencyBand, NewProject, ScalePreset, TaskKind};
 use crate::import::{ImportError, ImportFormat, ImportOptions};
-use crate::members;
 use crate::service::ServiceError;
+use crate::service::members;
 use crate::storage::{self, DEFAULT_DATABASE_URL, SharedStore};
 use crate::web::{self, AppState, DEFAULT_SITE_ROOT};
 

@@ -66,7 +66,7 @@ pub enum DemoError {
     Store(#[from] StoreError),
     /// Creating an account failed.
     #[error(transparent)]
-    Account(#[from] crate::members::MemberError),
+    Account(#[from] crate::service::members::MemberError),
 }
 
 /// Creates the demo project if missing, publishes the default guideline if it has none,
@@ -107,13 +107,13 @@ pub async fn install(store: &dyn Store, seed: u64) -> Result<DemoSummary, DemoEr
             .await?;
     let mut accounts = Vec::new();
     for (name, role) in DEMO_ACCOUNTS {
-        let added = crate::members::add(
+        let added = crate::service::members::add(
             store,
             (role != Role::Admin).then_some(&project),
             None,
             name,
             role,
-            crate::members::NewPassword::Generate,
+            crate::service::members::NewPassword::Generate,
         )
         .await?;
         let password = added.generated_password;

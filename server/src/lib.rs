@@ -18,7 +18,6 @@ pub mod export;
 pub mod guideline;
 pub mod import;
 pub mod load;
-pub mod members;
 pub mod metrics;
 pub mod quality;
 pub mod queue;

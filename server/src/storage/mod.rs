@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use relabel_core::types::PairView;
 use serde::Serialize;
 
+pub use crate::auth::Membership;
 use crate::auth::Role;
 use crate::domain::{NewProject, PairRecord, Project, RuleRecord};
 use rows::{
@@ -639,15 +640,6 @@ pub struct User {
     /// When the password last changed (epoch ms; 0: never): sessions logged in before
     /// it are not honoured.
     pub password_changed_at: i64,
-}
-
-/// One role a user holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Membership {
-    /// The project, or `None` for every project.
-    pub project_id: Option<i64>,
-    /// The role.
-    pub role: Role,
 }
 
 /// A user with the roles they hold in one project.

@@ -1,18 +1,20 @@
-//! The annotator's JSON API: take the next pair, submit a judgment, skip.
+//! The annotator's JSON API: take the next pair, submit a judgment, skip; their progress
+//! and the guideline they judge by.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use relabel_frontend::types::PairView;
+use relabel_frontend::types::{GuidelineView, PairView, Progress};
 
 use super::AppState;
 use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
-use crate::auth::Role;
 use crate::queue::{self, JudgmentInput, RuleCitation};
 use crate::ranking::{CorrectedCot, RankingInput, StepFlag};
+use crate::service::roles::ANNOTATORS;
+use crate::service::{self, Caller};
 
 /// A pair handed out, with the lease to quote when submitting.
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,7 +109,7 @@ pub async fn next(
     Path(slug): Path<String>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    let project = project_for(&state, &user, &slug, &[Role::Annotator]).await?;
+    let project = project_for(&state, &user, &slug, ANNOTATORS).await?;
     let Some(claim) = queue::next_pair(state.store.as_ref(), &project, user.id).await? else {
         return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     };
@@ -146,7 +148,7 @@ pub async fn submit(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, AppError> {
-    let project = project_for(&state, &user, &slug, &[Role::Annotator]).await?;
+    let project = project_for(&state, &user, &slug, ANNOTATORS).await?;
     let input = JudgmentInput {
         pair_id: body.pair_id,
         lease_id: body.lease_id,
@@ -186,7 +188,7 @@ pub async fn skip(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SkipRequest>,
 ) -> Result<axum::http::StatusCode, AppError> {
-    let project = project_for(&state, &user, &slug, &[Role::Annotator]).await?;
+    let project = project_for(&state, &user, &slug, ANNOTATORS).await?;
     queue::skip(
         state.store.as_ref(),
         &project,
@@ -216,4 +218,48 @@ pub fn ranking_input(
             "ranking: step_flags and corrected_cot come with a ranking".into(),
         )),
     }
+}
+
+/// The caller's progress: judged today (UTC), pairs still open to them, and the project's
+/// judgments collected and wanted.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/progress",
+    params(("slug" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The caller's progress", body = Progress),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an annotator of this project")
+    )
+)]
+pub async fn progress(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<Progress>, AppError> {
+    let now = crate::domain::now_ms();
+    Ok(Json(
+        service::annotate::progress(state.store.as_ref(), Caller::User(&user), &slug, now).await?,
+    ))
+}
+
+/// The latest published guideline, with its rules; `null` before the first one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/guideline",
+    params(("slug" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The guideline, or null", body = Option<GuidelineView>),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not a member of this project")
+    )
+)]
+pub async fn guideline(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<Option<GuidelineView>>, AppError> {
+    Ok(Json(
+        service::annotate::guideline(state.store.as_ref(), Caller::User(&user), &slug).await?,
+    ))
 }

@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::AppError;
-use crate::auth::{Role, verify_password};
+pub use crate::auth::CurrentUser;
+use crate::auth::{Membership, Role, verify_password};
 use crate::domain::{Project, now_ms};
-use crate::storage::Membership;
 
 /// A session ends this long after login, however active (idle expiry is the cookie's).
 pub const ABSOLUTE_SESSION_MS: i64 = 12 * 60 * 60 * 1000;
@@ -126,61 +126,6 @@ pub struct RoleView {
     pub role: String,
 }
 
-/// The logged-in caller, with their roles.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    /// User id.
-    pub id: i64,
-    /// User name.
-    pub name: String,
-    /// Roles held.
-    pub memberships: Vec<Membership>,
-}
-
-impl CurrentUser {
-    /// Whether the user holds one of `roles` in `project` (a site admin holds admin everywhere).
-    pub fn holds(&self, project: &Project, roles: &[Role]) -> bool {
-        self.holds_in(project.id, roles)
-    }
-
-    /// [`Self::holds`], for a project known by its id.
-    fn holds_in(&self, project_id: i64, roles: &[Role]) -> bool {
-        self.memberships.iter().any(|m| {
-            roles.contains(&m.role)
-                && (m.project_id == Some(project_id)
-                    || (m.project_id.is_none() && m.role == Role::Admin))
-        })
-    }
-
-    /// The roles the user holds in the project, a site admin's included, in a fixed order.
-    pub fn roles_in(&self, project: &Project) -> Vec<Role> {
-        self.roles_in_id(project.id)
-    }
-
-    fn roles_in_id(&self, project_id: i64) -> Vec<Role> {
-        [
-            Role::Admin,
-            Role::GuidelineEditor,
-            Role::Reviewer,
-            Role::Annotator,
-        ]
-        .into_iter()
-        .filter(|r| self.holds_in(project_id, &[*r]))
-        .collect()
-    }
-
-    /// Whether the user may see the project at all.
-    pub fn is_member(&self, project: &Project) -> bool {
-        self.is_member_of(project.id)
-    }
-
-    fn is_member_of(&self, project_id: i64) -> bool {
-        self.memberships.iter().any(|m| {
-            m.project_id == Some(project_id) || (m.project_id.is_none() && m.role == Role::Admin)
-        })
-    }
-}
-
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
@@ -252,11 +197,13 @@ pub async fn project_for(
     slug: &str,
     roles: &[Role],
 ) -> Result<Project, AppError> {
-    let denied = || AppError::Forbidden(format!("you have no access to project {slug:?} for this"));
-    match state.store.project(slug).await? {
-        Some(project) if user.holds(&project, roles) => Ok(project),
-        _ => Err(denied()),
-    }
+    Ok(crate::service::project_for(
+        state.store.as_ref(),
+        crate::service::Caller::User(user),
+        slug,
+        roles,
+    )
+    .await?)
 }
 
 /// The client's address, when the server was started with connect info: the peer's,

@@ -72,6 +72,8 @@ impl From<crate::service::ServiceError> for AppError {
     fn from(err: crate::service::ServiceError) -> Self {
         use crate::service::ServiceError as S;
         match err {
+            S::Forbidden(message) => Self::Forbidden(message),
+            S::Conflict(message) => Self::Conflict(message),
             S::Invalid { .. } => Self::Unprocessable(err.to_string()),
             S::Problems(problems) => Self::Unprocessable(problems.join("\n")),
             S::Missing(_) => Self::NotFound,
@@ -112,9 +114,9 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<crate::members::MemberError> for AppError {
-    fn from(err: crate::members::MemberError) -> Self {
-        use crate::members::MemberError as M;
+impl From<crate::service::members::MemberError> for AppError {
+    fn from(err: crate::service::members::MemberError) -> Self {
+        use crate::service::members::MemberError as M;
         match err {
             M::Invalid(message) => Self::BadRequest(message),
             M::Conflict(message) => Self::Conflict(message),

@@ -13,9 +13,9 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::auth::{CurrentUser, project_for};
 use super::error::AppError;
-use crate::auth::Role;
 use crate::domain::FrequencyBand;
 use crate::export::{self, ExportFormat, ExportOptions, Output, PairSelection, Style};
+use crate::service::roles::ADMINS;
 
 /// The query of `GET .../export`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,7 +89,7 @@ pub async fn download(
     Path(slug): Path<String>,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
-    let project = project_for(&state, &user, &slug, &[Role::Admin]).await?;
+    let project = project_for(&state, &user, &slug, ADMINS).await?;
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let format: ExportFormat = choice("format", &q.format)?;
     let mut options = ExportOptions::new(format);

@@ -1,6 +1,7 @@
 //! The guideline's JSON API: versions, one version, the diff of two, what a version's
 //! changes touch and sending those judgments to re-review; for editors, the draft and
-//! publishing; for reviewers, the re-review decision.
+//! publishing, and the example picker's pair search; for reviewers, the re-review
+//! decision.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -12,9 +13,11 @@ use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
 use crate::guideline::{self, GuidelineDiff, RuleJson};
 use crate::rereview::{self, Impact, RereviewError};
+use crate::service::{self, Caller};
 use crate::storage::{VersionRef, VersionSummary};
+use relabel_frontend::types::{DraftEditView, PairHit};
 
-use super::{AUDITORS, EDITORS, MEMBERS};
+use crate::service::roles::{AUDITORS, EDITORS, MEMBERS, REVIEWERS};
 
 impl From<RereviewError> for AppError {
     fn from(err: RereviewError) -> Self {
@@ -44,7 +47,7 @@ pub async fn versions(
     user: CurrentUser,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<VersionSummary>>, AppError> {
-    let project = project_for(&state, &user, &slug, &MEMBERS).await?;
+    let project = project_for(&state, &user, &slug, MEMBERS).await?;
     Ok(Json(state.store.guideline_versions(&project).await?))
 }
 
@@ -81,7 +84,7 @@ pub async fn version(
     user: CurrentUser,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Result<Json<VersionView>, AppError> {
-    let project = project_for(&state, &user, &slug, &MEMBERS).await?;
+    let project = project_for(&state, &user, &slug, MEMBERS).await?;
     let found = state
         .store
         .guideline_version(&project, VersionRef::Number(number))
@@ -129,7 +132,7 @@ pub async fn diff(
     query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<GuidelineDiff>, AppError> {
     let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let project = project_for(&state, &user, &slug, &MEMBERS).await?;
+    let project = project_for(&state, &user, &slug, MEMBERS).await?;
     let read = |n| {
         state
             .store
@@ -338,7 +341,7 @@ pub async fn decide_rereview(
     Path((slug, pair_id)): Path<(String, i64)>,
     ApiJson(body): ApiJson<RereviewRequest>,
 ) -> Result<Json<RereviewResponse>, AppError> {
-    let project = project_for(&state, &user, &slug, super::REVIEWERS).await?;
+    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
     let judgment_id = rereview::decide(
         state.store.as_ref(),
         &project,
@@ -350,4 +353,71 @@ pub async fn decide_rereview(
     .await?;
     state.figures.forget(project.id).await;
     Ok(Json(RereviewResponse { judgment_id }))
+}
+
+/// What the editor starts from: the draft, else the latest version, else no rules, with
+/// the project's scale for the examples' labels.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/guideline/draft",
+    params(("slug" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The rules to edit and where they came from", body = DraftEditView),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an editor or admin of this project")
+    )
+)]
+pub async fn draft(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<DraftEditView>, AppError> {
+    Ok(Json(
+        service::guideline::draft(state.store.as_ref(), Caller::User(&user), &slug).await?,
+    ))
+}
+
+/// `GET .../pairs?search=TEXT`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairSearch {
+    /// Text the query or the item title contains.
+    pub search: String,
+}
+
+/// Up to 20 pairs whose query or item title contains the text (2 to 200 characters), for
+/// picking a rule's worked example.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{slug}/pairs",
+    params(
+        ("slug" = String, Path, description = "The project"),
+        ("search" = String, Query, description = "2 to 200 characters of a query or an item title")
+    ),
+    responses(
+        (status = 200, description = "The pairs found", body = Vec<PairHit>),
+        (status = 400, description = "search missing"),
+        (status = 401, description = "Not logged in"),
+        (status = 403, description = "Not an editor or admin of this project"),
+        (status = 422, description = "search too short or too long")
+    )
+)]
+pub async fn search_pairs(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    query: Result<Query<PairSearch>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<PairHit>>, AppError> {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(e) => {
+            // Who is asking is checked before what they sent, as everywhere.
+            project_for(&state, &user, &slug, EDITORS).await?;
+            return Err(AppError::BadRequest(e.body_text()));
+        }
+    };
+    let store = state.store.as_ref();
+    Ok(Json(
+        service::guideline::search_pairs(store, Caller::User(&user), &slug, &query.search).await?,
+    ))
 }

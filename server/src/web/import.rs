@@ -14,8 +14,8 @@ use super::AppState;
 use super::auth::{CurrentUser, project_for};
 use super::error::AppError;
 use super::export::choice;
-use crate::auth::Role;
 use crate::import::{self, ImportError, ImportFormat, ImportOptions};
+use crate::service::roles::ADMINS;
 
 /// Largest body the import endpoint reads; larger files go through `relabel import pairs`,
 /// which streams from disk.
@@ -53,7 +53,7 @@ pub async fn upload(
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let project = project_for(&state, &user, &slug, &[Role::Admin]).await?;
+    let project = project_for(&state, &user, &slug, ADMINS).await?;
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let name = q
         .name

@@ -3,6 +3,7 @@
 //! `/pkg/relabel.js` + `/pkg/relabel_bg.wasm`), its server functions under `/rpc`, the
 //! JSON API under `/api/v1`, and the stylesheet.
 
+pub mod admin;
 pub mod annotate;
 pub mod api;
 pub mod auth;
@@ -32,13 +33,13 @@ use relabel_frontend::app::{App, shell};
 use relabel_frontend::backend::{Backend, BackendError, SharedBackend};
 use relabel_frontend::types::{
     AddedMember, ClaimedPair, GuidelineView, JudgmentForm, MemberView, Progress, ProjectSummary,
-    RuleExampleView, RuleView, SettingsView,
+    RuleView, SettingsView,
 };
 
 use crate::auth::Role;
-use crate::domain::ProjectSettings;
-use crate::members::{self, NewPassword};
 use crate::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
+use crate::service::roles::{ANNOTATORS, AUDITORS, EDITORS, MEMBERS, REVIEWERS};
+use crate::service::{self, Caller, rule_view, utc_minute};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::Session;
@@ -130,6 +131,7 @@ fn service_error(err: crate::service::ServiceError) -> BackendError {
     use crate::service::ServiceError as S;
     match err {
         S::Store(e) => backend_error(e.into()),
+        S::Forbidden(message) => BackendError::Forbidden(message),
         refused => BackendError::Refused(refused.to_string()),
     }
 }
@@ -154,55 +156,26 @@ impl StoreBackend {
         slug: &str,
         roles: &[Role],
     ) -> Result<(auth::CurrentUser, crate::domain::Project), BackendError> {
-        let session = Self::session(request)?;
-        let user = auth::current_user(&self.0, &session)
-            .await
-            .map_err(backend_error)?;
+        let user = self.user(request).await?;
         let project = auth::project_for(&self.0, &user, slug, roles)
             .await
             .map_err(backend_error)?;
         Ok((user, project))
     }
 
-    /// The settings page's view of a project: its settings and its scorer's newest runs.
-    async fn settings_with_runs(
-        &self,
-        project: &crate::domain::Project,
-    ) -> Result<SettingsView, BackendError> {
-        let mut view = settings_view(&ProjectSettings::of(project));
-        view.scorer_off = self.0.scorer_off.clone();
-        view.scorer_runs = self
-            .0
-            .store
-            .scorer_runs(project, 10, false)
+    /// The logged-in caller.
+    async fn user(&self, request: &Parts) -> Result<auth::CurrentUser, BackendError> {
+        let session = Self::session(request)?;
+        auth::current_user(&self.0, &session)
             .await
-            .map_err(|e| backend_error(e.into()))?
-            .iter()
-            .map(scorer_run_view)
-            .collect();
-        Ok(view)
+            .map_err(backend_error)
     }
 }
-
-/// Who edits and publishes a project's guideline.
-const EDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor];
-/// Who sees what a guideline change touches.
-const AUDITORS: &[Role] = &[Role::Admin, Role::GuidelineEditor, Role::Reviewer];
-/// Every role that may read a project's guideline.
-const MEMBERS: [Role; 4] = [
-    Role::Admin,
-    Role::GuidelineEditor,
-    Role::Reviewer,
-    Role::Annotator,
-];
 
 #[async_trait]
 impl Backend for StoreBackend {
     async fn list_projects(&self, request: &Parts) -> Result<Vec<ProjectSummary>, BackendError> {
-        let session = Self::session(request)?;
-        let user = auth::current_user(&self.0, &session)
-            .await
-            .map_err(backend_error)?;
+        let user = self.user(request).await?;
         auth::visible_projects(&self.0, &user)
             .await
             .map_err(backend_error)
@@ -235,7 +208,7 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<Option<ClaimedPair>, BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let (user, project) = self.caller_in(request, &slug, ANNOTATORS).await?;
         let store = self.0.store.as_ref();
         let claim = queue::next_pair(store, &project, user.id)
             .await
@@ -259,7 +232,7 @@ impl Backend for StoreBackend {
         slug: String,
         form: JudgmentForm,
     ) -> Result<(i64, i64), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let (user, project) = self.caller_in(request, &slug, ANNOTATORS).await?;
         let input = JudgmentInput {
             pair_id: form.pair_id,
             lease_id: form.lease_id,
@@ -291,7 +264,7 @@ impl Backend for StoreBackend {
     }
 
     async fn skip(&self, request: &Parts, slug: String, pair_id: i64) -> Result<(), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let (user, project) = self.caller_in(request, &slug, ANNOTATORS).await?;
         queue::skip(self.0.store.as_ref(), &project, user.id, pair_id, None)
             .await
             .map_err(|e| backend_error(e.into()))
@@ -302,60 +275,29 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<Option<GuidelineView>, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, &MEMBERS).await?;
-        let latest = self
-            .0
-            .store
-            .latest_guideline(&project)
+        let user = self.user(request).await?;
+        service::annotate::guideline(self.0.store.as_ref(), Caller::User(&user), &slug)
             .await
-            .map_err(|e| backend_error(e.into()))?;
-        Ok(latest.map(|latest| GuidelineView {
-            version_id: latest.version_id,
-            number: latest.version,
-            rules: latest.rules.into_iter().map(rule_view).collect(),
-        }))
+            .map_err(service_error)
     }
 
     async fn progress(&self, request: &Parts, slug: String) -> Result<Progress, BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Annotator]).await?;
+        let user = self.user(request).await?;
         let now = crate::domain::now_ms();
-        let start_of_day = now - now.rem_euclid(24 * 60 * 60 * 1000);
-        let progress = self
-            .0
-            .store
-            .progress(&project, user.id, start_of_day, now)
+        service::annotate::progress(self.0.store.as_ref(), Caller::User(&user), &slug, now)
             .await
-            .map_err(|e| backend_error(e.into()))?;
-        Ok(Progress {
-            labels: project.scale_labels.clone(),
-            judged_today: progress.judged_since,
-            left_for_me: progress.open,
-            judgments: progress.collected,
-            wanted: progress.wanted,
-        })
+            .map_err(service_error)
     }
+
     async fn list_members(
         &self,
         request: &Parts,
         slug: String,
     ) -> Result<Vec<MemberView>, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
-        let members = self
-            .0
-            .store
-            .project_members(&project)
+        let user = self.user(request).await?;
+        service::members::list_members(self.0.store.as_ref(), Caller::User(&user), &slug)
             .await
-            .map_err(|e| backend_error(e.into()))?;
-        Ok(members
-            .into_iter()
-            .map(|m| MemberView {
-                user_id: m.user_id,
-                name: m.name,
-                roles: m.roles.clone(),
-                site_admin: m.site_admin,
-                disabled: m.disabled,
-            })
-            .collect())
+            .map_err(service_error)
     }
 
     async fn add_member(
@@ -366,76 +308,42 @@ impl Backend for StoreBackend {
         role: String,
         password: String,
     ) -> Result<AddedMember, BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
-        let role = parse_role(&role)?;
-        let password = if password.is_empty() {
-            NewPassword::Generate
-        } else {
-            NewPassword::Given(password)
-        };
-        let name = username.trim().to_owned();
-        let added = members::add(
-            self.0.store.as_ref(),
-            Some(&project),
-            Some(user.id),
-            &name,
+        let user = self.user(request).await?;
+        let new = service::members::NewMember {
+            username,
             role,
             password,
-        )
-        .await
-        .map_err(|e| backend_error(e.into()))?;
-        Ok(AddedMember {
-            name,
-            created: added.created,
-            granted: added.granted,
-            password: added.generated_password,
-        })
+        };
+        service::members::add_member(self.0.store.as_ref(), Caller::User(&user), &slug, new)
+            .await
+            .map_err(service_error)
     }
 
     async fn settings(&self, request: &Parts, slug: String) -> Result<SettingsView, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
-        self.settings_with_runs(&project).await
+        let user = self.user(request).await?;
+        let off = self.0.scorer_off.as_deref();
+        service::settings::settings(self.0.store.as_ref(), Caller::User(&user), &slug, off)
+            .await
+            .map_err(service_error)
     }
 
     async fn update_settings(
         &self,
         request: &Parts,
         slug: String,
-        view: relabel_frontend::backend::SettingsChange,
+        change: relabel_frontend::backend::SettingsChange,
     ) -> Result<SettingsView, BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
-        let scorer_strategy = match &view.scorer_strategy {
-            Some(name) => name
-                .parse()
-                .map_err(|e| BackendError::Refused(format!("scorer_strategy: {e}")))?,
-            None => project.scorer_strategy,
-        };
-        let settings = ProjectSettings {
-            task: view
-                .task
-                .parse()
-                .map_err(|e| BackendError::Refused(format!("task: {e}")))?,
-            overlap_k: view.overlap_k,
-            gold_rate: view.gold_percent / 100.0,
-            lease_seconds: view.lease_minutes.saturating_mul(60),
-            reveal_models: view.reveal_models,
-            retrain_every: view.retrain_every.unwrap_or(project.retrain_every),
-            scorer_strategy,
-            gold_window: view.gold_window.unwrap_or(project.gold_window),
-            gold_min_accuracy: view
-                .gold_min_percent
-                .map_or(project.gold_min_accuracy, |p| p / 100.0),
-            pause_flagged: view.pause_flagged.unwrap_or(project.pause_flagged),
-            review_alpha: view.review_alpha.unwrap_or(project.review_alpha),
-        };
-        settings.validate().map_err(BackendError::Refused)?;
-        let updated = self
-            .0
-            .store
-            .update_project_settings(&project, &settings, Some(user.id), crate::domain::now_ms())
-            .await
-            .map_err(|e| backend_error(e.into()))?;
-        self.settings_with_runs(&updated).await
+        let user = self.user(request).await?;
+        service::settings::update_settings(
+            self.0.store.as_ref(),
+            Caller::User(&user),
+            &slug,
+            change,
+            self.0.scorer_off.as_deref(),
+            crate::domain::now_ms(),
+        )
+        .await
+        .map_err(service_error)
     }
 
     async fn dashboard(
@@ -559,7 +467,7 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<Vec<relabel_frontend::types::VersionListEntry>, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, &MEMBERS).await?;
+        let (_, project) = self.caller_in(request, &slug, MEMBERS).await?;
         let versions = self
             .0
             .store
@@ -585,7 +493,7 @@ impl Backend for StoreBackend {
         number: i64,
     ) -> Result<relabel_frontend::types::VersionPageView, BackendError> {
         use relabel_frontend::types::{DiffSpanView, RuleChangeView, RuleImpactView};
-        let (user, project) = self.caller_in(request, &slug, &MEMBERS).await?;
+        let (user, project) = self.caller_in(request, &slug, MEMBERS).await?;
         let store = self.0.store.as_ref();
         let read = |n| store.guideline_version(&project, crate::storage::VersionRef::Number(n));
         let failed = |e: crate::storage::StoreError| backend_error(e.into());
@@ -698,34 +606,10 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<relabel_frontend::types::DraftEditView, BackendError> {
-        use crate::storage::VersionRef;
-        let (_, project) = self.caller_in(request, &slug, EDITORS).await?;
-        let store = self.0.store.as_ref();
-        let failed = |e: crate::storage::StoreError| backend_error(e.into());
-        let found = match store
-            .guideline_version(&project, VersionRef::Draft)
+        let user = self.user(request).await?;
+        service::guideline::draft(self.0.store.as_ref(), Caller::User(&user), &slug)
             .await
-            .map_err(failed)?
-        {
-            Some(draft) => Some(draft),
-            None => store
-                .guideline_version(&project, VersionRef::Latest)
-                .await
-                .map_err(failed)?,
-        };
-        let source = match &found {
-            None => "nothing yet".to_owned(),
-            Some(v) => v
-                .number
-                .map_or_else(|| "the draft".to_owned(), |n| format!("version {n}")),
-        };
-        Ok(relabel_frontend::types::DraftEditView {
-            source,
-            rules: found
-                .map(|v| v.rules.into_iter().map(rule_view).collect())
-                .unwrap_or_default(),
-            scale: project.scale_labels.clone(),
-        })
+            .map_err(service_error)
     }
 
     async fn save_guideline_draft(
@@ -790,27 +674,10 @@ impl Backend for StoreBackend {
         slug: String,
         text: String,
     ) -> Result<Vec<relabel_frontend::types::PairHit>, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, EDITORS).await?;
-        let text = text.trim();
-        if text.chars().count() < 2 || text.len() > 200 {
-            return Err(BackendError::Refused(
-                "text: type 2 to 200 characters of a query or an item title".into(),
-            ));
-        }
-        let hits = self
-            .0
-            .store
-            .search_pairs(&project, text, 20)
+        let user = self.user(request).await?;
+        service::guideline::search_pairs(self.0.store.as_ref(), Caller::User(&user), &slug, &text)
             .await
-            .map_err(|e| backend_error(e.into()))?;
-        Ok(hits
-            .into_iter()
-            .map(|hit| relabel_frontend::types::PairHit {
-                pair_id: hit.pair_id,
-                query: hit.query,
-                item_title: hit.item_title,
-            })
-            .collect())
+            .map_err(service_error)
     }
 
     async fn revoke_role(
@@ -820,96 +687,17 @@ impl Backend for StoreBackend {
         user_id: i64,
         role: String,
     ) -> Result<(), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, &[Role::Admin]).await?;
-        let role = parse_role(&role)?;
-        members::revoke(self.0.store.as_ref(), &project, user.id, user_id, role)
-            .await
-            .map_err(|e| backend_error(e.into()))
+        let user = self.user(request).await?;
+        service::members::revoke_member(
+            self.0.store.as_ref(),
+            Caller::User(&user),
+            &slug,
+            user_id,
+            &role,
+        )
+        .await
+        .map_err(service_error)
     }
-}
-
-/// Settings as the settings page shows them (percent and minutes), without the runs.
-/// Who may see quality figures and decide final labels.
-const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
-
-fn settings_view(settings: &ProjectSettings) -> SettingsView {
-    SettingsView {
-        task: settings.task,
-        overlap_k: settings.overlap_k,
-        gold_percent: (settings.gold_rate * 1000.0).round() / 10.0,
-        lease_minutes: settings.lease_seconds / 60,
-        reveal_models: settings.reveal_models,
-        retrain_every: Some(settings.retrain_every),
-        scorer_strategy: Some(settings.scorer_strategy),
-        gold_window: Some(settings.gold_window),
-        gold_min_percent: Some((settings.gold_min_accuracy * 1000.0).round() / 10.0),
-        pause_flagged: Some(settings.pause_flagged),
-        review_alpha: Some(settings.review_alpha),
-        // The default first.
-        strategy_choices: relabel_core::StrategyKind::ALL.into_iter().rev().collect(),
-        scorer_runs: Vec::new(),
-        scorer_off: None,
-    }
-}
-
-/// A scorer run as the settings page lists it.
-/// An epoch-millisecond time as pages show it: `YYYY-MM-DD HH:MM UTC`.
-fn utc_minute(epoch_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000).map_or_else(
-        |_| epoch_ms.to_string(),
-        |t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        },
-    )
-}
-
-/// A stored rule as pages show it.
-fn rule_view(r: crate::domain::RuleRecord) -> RuleView {
-    RuleView {
-        id: r.key,
-        title: r.title,
-        body: r.body,
-        capabilities: r.capabilities,
-        dimension: r.dimension,
-        examples: r
-            .examples
-            .into_iter()
-            .map(|e| RuleExampleView {
-                query: e.query,
-                item_title: e.item_title,
-                label: e.label,
-                why: e.why,
-            })
-            .collect(),
-    }
-}
-
-fn scorer_run_view(run: &crate::storage::ScorerRun) -> relabel_frontend::types::ScorerRunView {
-    relabel_frontend::types::ScorerRunView {
-        id: run.id,
-        finished: utc_minute(run.created_at),
-        labels_used: run.labels_used,
-        heldout_macro_f1: run.heldout_macro_f1,
-        heldout_accuracy: run.heldout_accuracy,
-        model: run.model_version.chars().take(12).collect(),
-        seconds: run.train_ms as f64 / 1000.0,
-    }
-}
-
-/// A role named by a form; an unknown name is refused.
-fn parse_role(name: &str) -> Result<Role, BackendError> {
-    Role::from_stored(name).ok_or_else(|| {
-        BackendError::Refused(format!(
-            "role: {name:?} is not one of admin, guideline_editor, reviewer, annotator"
-        ))
-    })
 }
 
 /// The app's page routes, generated once per process: leptos suspends every resource
@@ -984,6 +772,21 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{slug}/next", post(annotate::next))
         .route("/v1/projects/{slug}/judgments", post(annotate::submit))
         .route("/v1/projects/{slug}/skips", post(annotate::skip))
+        .route("/v1/projects/{slug}/progress", get(annotate::progress))
+        .route("/v1/projects/{slug}/guideline", get(annotate::guideline))
+        .route(
+            "/v1/projects/{slug}/members",
+            get(admin::members).post(admin::add_member),
+        )
+        .route(
+            "/v1/projects/{slug}/members/{user_id}/roles/{role}",
+            axum::routing::delete(admin::revoke_role),
+        )
+        .route(
+            "/v1/projects/{slug}/settings",
+            get(admin::settings).put(admin::update_settings),
+        )
+        .route("/v1/projects/{slug}/pairs", get(guideline::search_pairs))
         .route("/v1/projects/{slug}/export", get(export::download))
         .route(
             "/v1/projects/{slug}/imports",
@@ -1015,7 +818,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{slug}/guideline/diff", get(guideline::diff))
         .route(
             "/v1/projects/{slug}/guideline/draft",
-            axum::routing::put(guideline::save_draft),
+            get(guideline::draft).put(guideline::save_draft),
         )
         .route(
             "/v1/projects/{slug}/guideline/publish",

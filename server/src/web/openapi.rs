@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{annotate, api, auth, export, guideline, import, review};
+use super::{admin, annotate, api, auth, export, guideline, import, review};
 
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -23,6 +23,13 @@ use super::{annotate, api, auth, export, guideline, import, review};
         annotate::next,
         annotate::submit,
         annotate::skip,
+        annotate::progress,
+        annotate::guideline,
+        admin::members,
+        admin::add_member,
+        admin::revoke_role,
+        admin::settings,
+        admin::update_settings,
         export::download,
         import::upload,
         review::report,
@@ -35,7 +42,9 @@ use super::{annotate, api, auth, export, guideline, import, review};
         guideline::diff,
         guideline::impact,
         guideline::send_rereview,
+        guideline::draft,
         guideline::save_draft,
+        guideline::search_pairs,
         guideline::publish,
         guideline::decide_rereview
     )

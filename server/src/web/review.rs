@@ -13,7 +13,7 @@ use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
 use crate::quality::{AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
 
-use super::REVIEWERS;
+use crate::service::roles::REVIEWERS;
 
 /// Longest note a reviewer may attach, in characters.
 const MAX_NOTE: usize = 4_000;

@@ -1,6 +1,12 @@
 //! Who may work in a project: adding users with a role, granting and revoking roles.
-//! The CLI (`relabel users add`) and the project's members page share these rules.
+//! The CLI (`relabel users add`), the members page and `/api/v1/projects/{slug}/members`
+//! share these rules: [`add`] and [`revoke`] are the rules, [`list_members`],
+//! [`add_member`] and [`revoke_member`] the admin's actions that check the caller first.
 
+use relabel_core::types::{AddedMember, MemberView};
+use serde::Deserialize;
+
+use super::{Caller, ServiceError, parse_role, project_for, roles};
 use crate::auth::{self, PasswordError, Role};
 use crate::domain::Project;
 use crate::storage::{Store, StoreError};
@@ -130,11 +136,11 @@ pub async fn add(
 pub async fn revoke(
     store: &dyn Store,
     project: &Project,
-    actor: i64,
+    actor: Option<i64>,
     user_id: i64,
     role: Role,
 ) -> Result<(), MemberError> {
-    if user_id == actor && role == Role::Admin {
+    if actor == Some(user_id) && role == Role::Admin {
         return Err(MemberError::Conflict(
             "you cannot take your own admin role; ask another admin".into(),
         ));
@@ -144,7 +150,7 @@ pub async fn revoke(
             user_id,
             Some(project.id),
             role,
-            Some(actor),
+            actor,
             crate::domain::now_ms(),
         )
         .await?
@@ -157,6 +163,94 @@ pub async fn revoke(
             project.slug
         )))
     }
+}
+
+/// The project's members and the roles they hold there. Project admins only.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`] for anyone else; or the store's.
+pub async fn list_members(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+) -> Result<Vec<MemberView>, ServiceError> {
+    let project = project_for(store, caller, slug, roles::ADMINS).await?;
+    Ok(store
+        .project_members(&project)
+        .await?
+        .into_iter()
+        .map(|m| MemberView {
+            user_id: m.user_id,
+            name: m.name,
+            roles: m.roles,
+            site_admin: m.site_admin,
+            disabled: m.disabled,
+        })
+        .collect())
+}
+
+/// What an admin sends to add a member (the members form, `POST .../members`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// The login name; a new name creates the account.
+    pub username: String,
+    /// admin, guideline_editor, reviewer or annotator.
+    pub role: String,
+    /// The new account's password; empty or absent generates one, shown once. Must be
+    /// empty for an existing user, who keeps theirs.
+    #[serde(default)]
+    pub password: String,
+}
+
+/// Gives `new.username` the role in the project, creating the account when the name is
+/// new. Project admins only; the role and name are read after the caller is checked, so
+/// a stranger's malformed request is refused for who they are.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`], [`ServiceError::Invalid`] for an unknown role, the rules
+/// of [`add`]; or the store's.
+pub async fn add_member(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+    new: NewMember,
+) -> Result<AddedMember, ServiceError> {
+    let project = project_for(store, caller, slug, roles::ADMINS).await?;
+    let role = parse_role(&new.role)?;
+    let password = if new.password.is_empty() {
+        NewPassword::Generate
+    } else {
+        NewPassword::Given(new.password)
+    };
+    let name = new.username.trim().to_owned();
+    let added = add(store, Some(&project), caller.id(), &name, role, password).await?;
+    Ok(AddedMember {
+        name,
+        created: added.created,
+        granted: added.granted,
+        password: added.generated_password,
+    })
+}
+
+/// Takes `role` in the project away from user `user_id`. Project admins only.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`], [`ServiceError::Invalid`] for an unknown role, the rules
+/// of [`revoke`]; or the store's.
+pub async fn revoke_member(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+    user_id: i64,
+    role: &str,
+) -> Result<(), ServiceError> {
+    let project = project_for(store, caller, slug, roles::ADMINS).await?;
+    let role = parse_role(role)?;
+    Ok(revoke(store, &project, caller.id(), user_id, role).await?)
 }
 
 #[cfg(test)]
