@@ -17,7 +17,7 @@ use crate::service::{self, Caller};
 /// The project's members and the roles each holds there.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/members",
+    path = "/v1/projects/{slug}/members",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The members", body = Vec<MemberView>),
@@ -40,7 +40,7 @@ pub async fn members(
 /// generated password is answered once).
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/members",
+    path = "/v1/projects/{slug}/members",
     params(("slug" = String, Path, description = "The project")),
     request_body = NewMember,
     responses(
@@ -67,7 +67,7 @@ pub async fn add_member(
 /// Takes a role in the project away from a user.
 #[utoipa::path(
     delete,
-    path = "/api/v1/projects/{slug}/members/{user_id}/roles/{role}",
+    path = "/v1/projects/{slug}/members/{user_id}/roles/{role}",
     params(
         ("slug" = String, Path, description = "The project"),
         ("user_id" = i64, Path, description = "The user"),
@@ -95,7 +95,7 @@ pub async fn revoke_role(
 /// The project's settings and its scorer's newest runs.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/settings",
+    path = "/v1/projects/{slug}/settings",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The settings", body = SettingsView),
@@ -118,7 +118,7 @@ pub async fn settings(
 /// answers them as stored.
 #[utoipa::path(
     put,
-    path = "/api/v1/projects/{slug}/settings",
+    path = "/v1/projects/{slug}/settings",
     params(("slug" = String, Path, description = "The project")),
     request_body = SettingsChange,
     responses(

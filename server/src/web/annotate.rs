@@ -94,7 +94,7 @@ pub struct SkipRequest {
 /// creates the lease (a GET could be prefetched or replayed by a browser).
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/next",
+    path = "/v1/projects/{slug}/next",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The next pair and its lease", body = NextPair),
@@ -131,7 +131,7 @@ pub async fn next(
 /// Stores a judgment; 200 only after it is committed. Idempotent by `idempotency_key`.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/judgments",
+    path = "/v1/projects/{slug}/judgments",
     params(("slug" = String, Path, description = "The project")),
     request_body = SubmitRequest,
     responses(
@@ -172,7 +172,7 @@ pub async fn submit(
 /// Skips a pair: released, and never shown to the caller again.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/skips",
+    path = "/v1/projects/{slug}/skips",
     params(("slug" = String, Path, description = "The project")),
     request_body = SkipRequest,
     responses(
@@ -224,7 +224,7 @@ pub fn ranking_input(
 /// judgments collected and wanted.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/progress",
+    path = "/v1/projects/{slug}/progress",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The caller's progress", body = Progress),
@@ -246,7 +246,7 @@ pub async fn progress(
 /// The latest published guideline, with its rules; `null` before the first one.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/guideline",
+    path = "/v1/projects/{slug}/guideline",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The guideline, or null", body = Option<GuidelineView>),

@@ -11,7 +11,7 @@ use super::error::AppError;
 /// The server is up, and which database it uses.
 #[utoipa::path(
     get,
-    path = "/api/v1/health",
+    path = "/v1/health",
     responses((status = 200, description = "Up"))
 )]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -107,7 +107,7 @@ pub async fn track_latency(
 /// The projects the caller is a member of (a site admin sees all), with their counts.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects",
+    path = "/v1/projects",
     responses(
         (status = 200, description = "`{\"projects\": [ProjectSummary]}`"),
         (status = 401, description = "Not logged in")

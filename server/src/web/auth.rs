@@ -268,7 +268,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// cycles the session id and remembers the user.
 #[utoipa::path(
     post,
-    path = "/api/v1/session",
+    path = "/v1/session",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = SessionInfo),
@@ -345,7 +345,7 @@ async fn restamp(session: &Session) -> Result<(), AppError> {
 /// Logs out: the session is deleted and its cookie cleared.
 #[utoipa::path(
     delete,
-    path = "/api/v1/session",
+    path = "/v1/session",
     responses((status = 204, description = "Logged out"))
 )]
 pub async fn logout(session: Session) -> Result<StatusCode, AppError> {
@@ -370,7 +370,7 @@ pub struct PasswordChange {
 /// carries on under a new id. Attempts count against the login rate limits.
 #[utoipa::path(
     put,
-    path = "/api/v1/session/password",
+    path = "/v1/session/password",
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
@@ -421,7 +421,7 @@ pub async fn change_password(
 /// Who is logged in.
 #[utoipa::path(
     get,
-    path = "/api/v1/session",
+    path = "/v1/session",
     responses(
         (status = 200, description = "The logged-in user", body = SessionInfo),
         (status = 401, description = "Not logged in")

@@ -74,7 +74,7 @@ pub(super) fn choice<T: ValueEnum>(field: &str, value: &str) -> Result<T, AppErr
 /// Streams an export of the project as a file download.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/export",
+    path = "/v1/projects/{slug}/export",
     params(("slug" = String, Path, description = "The project"), ExportQuery),
     responses(
         (status = 200, description = "The export file (JSONL, or CSV for labels), streamed"),

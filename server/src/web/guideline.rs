@@ -34,7 +34,7 @@ impl From<RereviewError> for AppError {
 /// The published versions, oldest first.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/guideline/versions",
+    path = "/v1/projects/{slug}/guideline/versions",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The versions", body = Vec<VersionSummary>),
@@ -67,7 +67,7 @@ pub struct VersionView {
 /// A published version and its rules.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/guideline/versions/{number}",
+    path = "/v1/projects/{slug}/guideline/versions/{number}",
     params(
         ("slug" = String, Path, description = "The project"),
         ("number" = i64, Path, description = "The version")
@@ -111,7 +111,7 @@ pub struct DiffQuery {
 /// Rules added, removed and changed (the body word by word) from one version to another.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/guideline/diff",
+    path = "/v1/projects/{slug}/guideline/diff",
     params(
         ("slug" = String, Path, description = "The project"),
         ("from" = i64, Query, description = "The older version"),
@@ -147,7 +147,7 @@ pub async fn diff(
 /// that cited it under earlier versions.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/guideline/versions/{number}/impact",
+    path = "/v1/projects/{slug}/guideline/versions/{number}/impact",
     params(
         ("slug" = String, Path, description = "The project"),
         ("number" = i64, Path, description = "The version")
@@ -181,7 +181,7 @@ pub struct Sent {
 /// Sends the judgments a version's changes touch to the reviewers' queue.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/guideline/versions/{number}/rereview",
+    path = "/v1/projects/{slug}/guideline/versions/{number}/rereview",
     params(
         ("slug" = String, Path, description = "The project"),
         ("number" = i64, Path, description = "The version")
@@ -216,7 +216,7 @@ pub struct DraftRequest {
 /// Replaces the draft with these rules; every problem is named as `rules[i]...: field`.
 #[utoipa::path(
     put,
-    path = "/api/v1/projects/{slug}/guideline/draft",
+    path = "/v1/projects/{slug}/guideline/draft",
     params(("slug" = String, Path, description = "The project")),
     request_body = DraftRequest,
     responses(
@@ -272,7 +272,7 @@ pub struct Published {
 /// Publishes the draft as the next version; annotators see it from their next pair.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/guideline/publish",
+    path = "/v1/projects/{slug}/guideline/publish",
     params(("slug" = String, Path, description = "The project")),
     request_body = PublishRequest,
     responses(
@@ -321,7 +321,7 @@ pub struct RereviewResponse {
 /// A reviewer's re-review decision: stored as their judgment under the latest version.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/rereview/{pair_id}",
+    path = "/v1/projects/{slug}/rereview/{pair_id}",
     params(
         ("slug" = String, Path, description = "The project"),
         ("pair_id" = i64, Path, description = "The pair")
@@ -359,7 +359,7 @@ pub async fn decide_rereview(
 /// the project's scale for the examples' labels.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/guideline/draft",
+    path = "/v1/projects/{slug}/guideline/draft",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The rules to edit and where they came from", body = DraftEditView),
@@ -389,7 +389,7 @@ pub struct PairSearch {
 /// picking a rule's worked example.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/pairs",
+    path = "/v1/projects/{slug}/pairs",
     params(
         ("slug" = String, Path, description = "The project"),
         ("search" = String, Query, description = "2 to 200 characters of a query or an item title")

@@ -35,7 +35,7 @@ pub struct ImportQuery {
 /// bad line (`line`, `field`, `message`) and nothing stored.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/imports",
+    path = "/v1/projects/{slug}/imports",
     params(("slug" = String, Path, description = "The project"), ImportQuery),
     request_body(content = String, description = "The file: JSONL or CSV (docs/formats.md)", content_type = "application/octet-stream"),
     responses(

@@ -26,7 +26,7 @@ use axum::extract::FromRef;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use relabel_frontend::app::{App, shell};
@@ -757,83 +757,7 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos.clone()),
         )
     };
-    let api = Router::new()
-        .route("/v1/health", get(api::health))
-        .route("/v1/openapi.json", get(openapi::document))
-        .route(
-            "/v1/session",
-            get(auth::whoami).post(auth::login).delete(auth::logout),
-        )
-        .route(
-            "/v1/session/password",
-            axum::routing::put(auth::change_password),
-        )
-        .route("/v1/projects", get(api::list_projects))
-        .route("/v1/projects/{slug}/next", post(annotate::next))
-        .route("/v1/projects/{slug}/judgments", post(annotate::submit))
-        .route("/v1/projects/{slug}/skips", post(annotate::skip))
-        .route("/v1/projects/{slug}/progress", get(annotate::progress))
-        .route("/v1/projects/{slug}/guideline", get(annotate::guideline))
-        .route(
-            "/v1/projects/{slug}/members",
-            get(admin::members).post(admin::add_member),
-        )
-        .route(
-            "/v1/projects/{slug}/members/{user_id}/roles/{role}",
-            axum::routing::delete(admin::revoke_role),
-        )
-        .route(
-            "/v1/projects/{slug}/settings",
-            get(admin::settings).put(admin::update_settings),
-        )
-        .route("/v1/projects/{slug}/pairs", get(guideline::search_pairs))
-        .route("/v1/projects/{slug}/export", get(export::download))
-        .route(
-            "/v1/projects/{slug}/imports",
-            post(import::upload).layer(axum::extract::DefaultBodyLimit::max(
-                import::MAX_UPLOAD_BYTES,
-            )),
-        )
-        .route("/v1/projects/{slug}/quality", get(review::report))
-        .route(
-            "/v1/projects/{slug}/quality/charts/{chart}",
-            get(review::chart_csv),
-        )
-        .route(
-            "/v1/projects/{slug}/guideline/versions",
-            get(guideline::versions),
-        )
-        .route(
-            "/v1/projects/{slug}/guideline/versions/{number}",
-            get(guideline::version),
-        )
-        .route(
-            "/v1/projects/{slug}/guideline/versions/{number}/impact",
-            get(guideline::impact),
-        )
-        .route(
-            "/v1/projects/{slug}/guideline/versions/{number}/rereview",
-            post(guideline::send_rereview),
-        )
-        .route("/v1/projects/{slug}/guideline/diff", get(guideline::diff))
-        .route(
-            "/v1/projects/{slug}/guideline/draft",
-            get(guideline::draft).put(guideline::save_draft),
-        )
-        .route(
-            "/v1/projects/{slug}/guideline/publish",
-            post(guideline::publish),
-        )
-        .route(
-            "/v1/projects/{slug}/rereview/{pair_id}",
-            post(guideline::decide_rereview),
-        )
-        .route("/v1/projects/{slug}/review", get(review::list))
-        .route(
-            "/v1/projects/{slug}/review/{pair_id}",
-            get(review::show).post(review::decide),
-        )
-        .fallback(api::not_found);
+    let api = openapi::router();
     let sessions = SessionManagerLayer::new(sessions::DbSessionStore(state.store.clone()))
         .with_name("relabel_session")
         .with_http_only(true)

@@ -38,7 +38,7 @@ pub struct QualityReport {
 /// review queue's depth.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/quality",
+    path = "/v1/projects/{slug}/quality",
     params(("slug" = String, Path, description = "The project")),
     responses(
         (status = 200, description = "The project's quality figures", body = QualityReport),
@@ -96,7 +96,7 @@ pub struct ReviewList {
 /// Pairs waiting for a reviewer, widest disagreement first.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/review",
+    path = "/v1/projects/{slug}/review",
     params(
         ("slug" = String, Path, description = "The project"),
         ("limit" = Option<usize>, Query, description = "At most this many (1-500, default 50)")
@@ -181,7 +181,7 @@ pub struct RereviewView {
 /// A pair's judgments, CoT candidates and decisions, for the reviewer to decide.
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/review/{pair_id}",
+    path = "/v1/projects/{slug}/review/{pair_id}",
     params(
         ("slug" = String, Path, description = "The project"),
         ("pair_id" = i64, Path, description = "The pair")
@@ -287,7 +287,7 @@ pub struct DecisionResponse {
 /// Records the pair's final label; the latest decision is what exports use.
 #[utoipa::path(
     post,
-    path = "/api/v1/projects/{slug}/review/{pair_id}",
+    path = "/v1/projects/{slug}/review/{pair_id}",
     params(
         ("slug" = String, Path, description = "The project"),
         ("pair_id" = i64, Path, description = "The pair")
@@ -352,7 +352,7 @@ pub async fn record(
 /// One chart of the quality dashboard as a CSV table (its row label, then its series).
 #[utoipa::path(
     get,
-    path = "/api/v1/projects/{slug}/quality/charts/{chart}",
+    path = "/v1/projects/{slug}/quality/charts/{chart}",
     params(
         ("slug" = String, Path, description = "The project"),
         ("chart" = String, Path, description = "labels-by-band, labels-by-capability, judgments-per-day, alpha-over-time, leaderboard, queue-depth or confusion")
