@@ -15,6 +15,7 @@ pub mod demo;
 pub mod demo_project;
 pub mod domain;
 pub mod export;
+pub mod figures;
 pub mod guideline;
 pub mod import;
 pub mod load;

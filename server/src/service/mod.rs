@@ -7,21 +7,26 @@
 //! flag). The adapters only find out who is asking (the session, or the command line)
 //! and turn inputs and answers into their own shapes.
 //!
-//! Areas so far: [`annotate`] (progress, the guideline an annotator reads), [`guideline`]
-//! (the editor's draft, saving and publishing it, the example picker's search),
-//! [`members`] (who may work in a project), [`settings`] (a project's settings). The
-//! older actions (claim, submit, review, re-review) still live in `queue`, `rereview`
-//! and `web/review.rs`, with their adapters checking roles from the same [`roles`] lists.
+//! Areas: [`annotate`] (claim, judge, skip, progress, the guideline an annotator reads),
+//! [`guideline`] (the editor's draft, saving and publishing it, the example picker's
+//! search), [`review`] (final labels, sending and deciding re-reviews), [`members`] (who
+//! may work in a project), [`settings`] (a project's settings). The rules themselves
+//! (what a judgment must hold, how a re-review is found) stay in `queue`, `rereview` and
+//! `ranking`, which know no caller; a service adds who may, and what else must follow (the
+//! quality figures dropped after a label changes).
 
 pub mod annotate;
 pub mod guideline;
 pub mod members;
+pub mod review;
 pub mod settings;
 
 use relabel_core::types::{RuleExampleView, RuleView};
 
 use crate::auth::{CurrentUser, Role};
 use crate::domain::{Project, RuleRecord};
+use crate::queue::QueueError;
+use crate::rereview::RereviewError;
 use crate::storage::{Store, StoreError};
 
 /// Who may do what in a project: the one list per kind of action that every adapter
@@ -122,9 +127,41 @@ pub enum ServiceError {
     /// What the action works on is not there; the message says what is missing.
     #[error("{0}")]
     Missing(String),
+    /// The work queue refused a claim, a judgment or a skip; its variants say why (a
+    /// judged pair, an expired lease, a paused annotator, a field out of bounds).
+    #[error(transparent)]
+    Queue(#[from] QueueError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<RereviewError> for ServiceError {
+    fn from(err: RereviewError) -> Self {
+        match err {
+            RereviewError::NoVersion(_) | RereviewError::NothingOpen => {
+                Self::Missing(err.to_string())
+            }
+            RereviewError::FirstVersion | RereviewError::BadLabel(..) => {
+                Self::Problems(vec![err.to_string()])
+            }
+            RereviewError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// The user behind `caller`, for an action that is a person's own (claiming a pair,
+/// judging it, their progress); the command line has none.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`] for the command line.
+pub fn person(caller: Caller<'_>, action: &str) -> Result<i64, ServiceError> {
+    caller.id().ok_or_else(|| {
+        ServiceError::Forbidden(format!(
+            "{action} is a person's own; the command line has none"
+        ))
+    })
 }
 
 impl From<members::MemberError> for ServiceError {

@@ -9,11 +9,11 @@ use utoipa::ToSchema;
 use relabel_frontend::types::{GuidelineView, PairView, Progress};
 
 use super::AppState;
-use super::auth::{ApiJson, CurrentUser, project_for};
+use super::auth::{ApiJson, CurrentUser};
 use super::error::AppError;
-use crate::queue::{self, JudgmentInput, RuleCitation};
-use crate::ranking::{CorrectedCot, RankingInput, StepFlag};
-use crate::service::roles::ANNOTATORS;
+use crate::queue::{JudgmentInput, RuleCitation};
+use crate::ranking::{CorrectedCot, StepFlag};
+use crate::service::annotate::Claimed;
 use crate::service::{self, Caller};
 
 /// A pair handed out, with the lease to quote when submitting.
@@ -109,15 +109,12 @@ pub async fn next(
     Path(slug): Path<String>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    let project = project_for(&state, &user, &slug, ANNOTATORS).await?;
-    let Some(claim) = queue::next_pair(state.store.as_ref(), &project, user.id).await? else {
+    let store = state.store.as_ref();
+    let Some(Claimed { claim, pair }) =
+        service::annotate::next(store, Caller::User(&user), &slug).await?
+    else {
         return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     };
-    let pair = state
-        .store
-        .pair_view(&project, claim.pair_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok(Json(NextPair {
         lease_id: claim.lease_id,
         expires_at: claim.expires_at,
@@ -148,7 +145,6 @@ pub async fn submit(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, AppError> {
-    let project = project_for(&state, &user, &slug, ANNOTATORS).await?;
     let input = JudgmentInput {
         pair_id: body.pair_id,
         lease_id: body.lease_id,
@@ -158,10 +154,15 @@ pub async fn submit(
         duration_ms: body.duration_ms,
         guideline_version_id: body.guideline_version_id,
         idempotency_key: body.idempotency_key,
-        ranking: ranking_input(body.ranking, body.step_flags, body.corrected_cot)?,
+        ranking: service::annotate::ranking_input(
+            body.ranking,
+            body.step_flags,
+            body.corrected_cot,
+        )?,
     };
+    let store = state.store.as_ref();
     let stored =
-        queue::submit(state.store.as_ref(), &project, user.id, &input, body.revise).await?;
+        service::annotate::submit(store, Caller::User(&user), &slug, &input, body.revise).await?;
     Ok(Json(SubmitResponse {
         judgment_id: stored.judgment_id,
         revision: stored.revision,
@@ -188,36 +189,10 @@ pub async fn skip(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SkipRequest>,
 ) -> Result<axum::http::StatusCode, AppError> {
-    let project = project_for(&state, &user, &slug, ANNOTATORS).await?;
-    queue::skip(
-        state.store.as_ref(),
-        &project,
-        user.id,
-        body.pair_id,
-        body.reason.as_deref(),
-    )
-    .await?;
+    let store = state.store.as_ref();
+    let reason = body.reason.as_deref();
+    service::annotate::skip(store, Caller::User(&user), &slug, body.pair_id, reason).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
-}
-
-/// The ranking part of a judgment: flags or a corrected CoT without a ranking are
-/// refused rather than dropped.
-pub fn ranking_input(
-    ranking: Option<Vec<Vec<usize>>>,
-    step_flags: Vec<StepFlag>,
-    corrected_cot: Option<CorrectedCot>,
-) -> Result<Option<RankingInput>, AppError> {
-    match ranking {
-        Some(ranking) => Ok(Some(RankingInput {
-            ranking,
-            step_flags,
-            corrected_cot,
-        })),
-        None if step_flags.is_empty() && corrected_cot.is_none() => Ok(None),
-        None => Err(AppError::Unprocessable(
-            "ranking: step_flags and corrected_cot come with a ranking".into(),
-        )),
-    }
 }
 
 /// The caller's progress: judged today (UTC), pairs still open to them, and the project's

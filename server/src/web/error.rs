@@ -77,6 +77,7 @@ impl From<crate::service::ServiceError> for AppError {
             S::Invalid { .. } => Self::Unprocessable(err.to_string()),
             S::Problems(problems) => Self::Unprocessable(problems.join("\n")),
             S::Missing(_) => Self::NotFound,
+            S::Queue(e) => e.into(),
             S::Store(e) => e.into(),
         }
     }

@@ -17,7 +17,7 @@ use crate::service::{self, Caller};
 use crate::storage::{VersionRef, VersionSummary};
 use relabel_frontend::types::{DraftEditView, PairHit};
 
-use crate::service::roles::{AUDITORS, EDITORS, MEMBERS, REVIEWERS};
+use crate::service::roles::{AUDITORS, EDITORS, MEMBERS};
 
 impl From<RereviewError> for AppError {
     fn from(err: RereviewError) -> Self {
@@ -199,9 +199,9 @@ pub async fn send_rereview(
     user: CurrentUser,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Result<Json<Sent>, AppError> {
-    let project = project_for(&state, &user, &slug, EDITORS).await?;
-    let sent = rereview::send(state.store.as_ref(), &project, number, Some(user.id)).await?;
-    state.figures.forget(project.id).await;
+    let (store, figures) = (state.store.as_ref(), &state.figures);
+    let sent =
+        service::review::send_rereview(store, figures, Caller::User(&user), &slug, number).await?;
     Ok(Json(Sent { sent }))
 }
 
@@ -341,17 +341,18 @@ pub async fn decide_rereview(
     Path((slug, pair_id)): Path<(String, i64)>,
     ApiJson(body): ApiJson<RereviewRequest>,
 ) -> Result<Json<RereviewResponse>, AppError> {
-    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    let judgment_id = rereview::decide(
-        state.store.as_ref(),
-        &project,
+    let (store, figures) = (state.store.as_ref(), &state.figures);
+    let (label, note) = (&body.label, &body.note);
+    let judgment_id = service::review::decide_rereview(
+        store,
+        figures,
+        Caller::User(&user),
+        &slug,
         pair_id,
-        user.id,
-        &body.label,
-        &body.note,
+        label,
+        note,
     )
     .await?;
-    state.figures.forget(project.id).await;
     Ok(Json(RereviewResponse { judgment_id }))
 }
 

@@ -9,7 +9,6 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod export;
-pub mod figures;
 pub mod guideline;
 pub mod import;
 pub mod openapi;
@@ -37,8 +36,8 @@ use relabel_frontend::types::{
 };
 
 use crate::auth::Role;
-use crate::queue::{self, JudgmentInput, RuleCitation, RuleVerdict};
-use crate::service::roles::{ANNOTATORS, AUDITORS, EDITORS, MEMBERS, REVIEWERS};
+use crate::queue::{JudgmentInput, RuleCitation, RuleVerdict};
+use crate::service::roles::{AUDITORS, EDITORS, MEMBERS, REVIEWERS};
 use crate::service::{self, Caller, rule_view, utc_minute};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -74,8 +73,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// When `/metrics` last read its gauges from this state's database.
     pub metrics_refreshed: crate::metrics::Refreshed,
-    /// Quality figures kept for a while (see [`figures`]).
-    pub figures: Arc<figures::Figures>,
+    /// Quality figures kept for a while (see [`crate::figures`]).
+    pub figures: Arc<crate::figures::Figures>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -131,6 +130,7 @@ fn service_error(err: crate::service::ServiceError) -> BackendError {
     use crate::service::ServiceError as S;
     match err {
         S::Store(e) => backend_error(e.into()),
+        S::Queue(e) => backend_error(e.into()),
         S::Forbidden(message) => BackendError::Forbidden(message),
         refused => BackendError::Refused(refused.to_string()),
     }
@@ -208,21 +208,14 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<Option<ClaimedPair>, BackendError> {
-        let (user, project) = self.caller_in(request, &slug, ANNOTATORS).await?;
-        let store = self.0.store.as_ref();
-        let claim = queue::next_pair(store, &project, user.id)
+        let user = self.user(request).await?;
+        let claimed = service::annotate::next(self.0.store.as_ref(), Caller::User(&user), &slug)
             .await
-            .map_err(|e| backend_error(e.into()))?;
-        let Some(claim) = claim else { return Ok(None) };
-        let pair = store
-            .pair_view(&project, claim.pair_id)
-            .await
-            .map_err(|e| backend_error(e.into()))?
-            .ok_or_else(|| BackendError::Failed("a claimed pair vanished".into()))?;
-        Ok(Some(ClaimedPair {
-            lease_id: claim.lease_id,
-            expires_at: claim.expires_at,
-            pair,
+            .map_err(service_error)?;
+        Ok(claimed.map(|c| ClaimedPair {
+            lease_id: c.claim.lease_id,
+            expires_at: c.claim.expires_at,
+            pair: c.pair,
         }))
     }
 
@@ -232,7 +225,7 @@ impl Backend for StoreBackend {
         slug: String,
         form: JudgmentForm,
     ) -> Result<(i64, i64), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, ANNOTATORS).await?;
+        let user = self.user(request).await?;
         let input = JudgmentInput {
             pair_id: form.pair_id,
             lease_id: form.lease_id,
@@ -253,21 +246,32 @@ impl Backend for StoreBackend {
             duration_ms: Some(form.duration_ms.max(0)),
             guideline_version_id: form.guideline_version_id,
             idempotency_key: form.idempotency_key,
-            ranking: annotate::ranking_input(form.ranking, form.step_flags, form.corrected_cot)
-                .map_err(backend_error)?,
+            ranking: service::annotate::ranking_input(
+                form.ranking,
+                form.step_flags,
+                form.corrected_cot,
+            )
+            .map_err(service_error)?,
         };
         let store = self.0.store.as_ref();
-        let stored = queue::submit(store, &project, user.id, &input, form.revise)
+        let caller = Caller::User(&user);
+        let stored = service::annotate::submit(store, caller, &slug, &input, form.revise)
             .await
-            .map_err(|e| backend_error(e.into()))?;
+            .map_err(service_error)?;
         Ok((stored.judgment_id, stored.revision))
     }
 
     async fn skip(&self, request: &Parts, slug: String, pair_id: i64) -> Result<(), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, ANNOTATORS).await?;
-        queue::skip(self.0.store.as_ref(), &project, user.id, pair_id, None)
-            .await
-            .map_err(|e| backend_error(e.into()))
+        let user = self.user(request).await?;
+        service::annotate::skip(
+            self.0.store.as_ref(),
+            Caller::User(&user),
+            &slug,
+            pair_id,
+            None,
+        )
+        .await
+        .map_err(service_error)
     }
 
     async fn guideline(
@@ -455,11 +459,21 @@ impl Backend for StoreBackend {
         label: String,
         note: String,
     ) -> Result<(), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, REVIEWERS).await?;
-        review::record(&self.0, &project, user.id, pair_id, &label, &note)
-            .await
-            .map(|_| ())
-            .map_err(backend_error)
+        let user = self.user(request).await?;
+        let state = &self.0;
+        service::review::decide(
+            state.store.as_ref(),
+            &state.figures,
+            Caller::User(&user),
+            &slug,
+            pair_id,
+            &label,
+            &note,
+            crate::domain::now_ms(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(service_error)
     }
 
     async fn guideline_versions(
@@ -570,12 +584,11 @@ impl Backend for StoreBackend {
         slug: String,
         number: i64,
     ) -> Result<u64, BackendError> {
-        let (user, project) = self.caller_in(request, &slug, EDITORS).await?;
-        let sent = crate::rereview::send(self.0.store.as_ref(), &project, number, Some(user.id))
+        let user = self.user(request).await?;
+        let (store, figures) = (self.0.store.as_ref(), &self.0.figures);
+        service::review::send_rereview(store, figures, Caller::User(&user), &slug, number)
             .await
-            .map_err(|e| backend_error(e.into()))?;
-        self.0.figures.forget(project.id).await;
-        Ok(sent)
+            .map_err(service_error)
     }
 
     async fn decide_rereview(
@@ -586,19 +599,13 @@ impl Backend for StoreBackend {
         label: String,
         note: String,
     ) -> Result<(), BackendError> {
-        let (user, project) = self.caller_in(request, &slug, REVIEWERS).await?;
-        crate::rereview::decide(
-            self.0.store.as_ref(),
-            &project,
-            pair_id,
-            user.id,
-            &label,
-            &note,
-        )
-        .await
-        .map_err(|e| backend_error(e.into()))?;
-        self.0.figures.forget(project.id).await;
-        Ok(())
+        let user = self.user(request).await?;
+        let (store, figures) = (self.0.store.as_ref(), &self.0.figures);
+        let caller = Caller::User(&user);
+        service::review::decide_rereview(store, figures, caller, &slug, pair_id, &label, &note)
+            .await
+            .map(|_| ())
+            .map_err(service_error)
     }
 
     async fn guideline_draft(

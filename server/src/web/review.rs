@@ -13,10 +13,8 @@ use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
 use crate::quality::{AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
 
+use crate::service::Caller;
 use crate::service::roles::REVIEWERS;
-
-/// Longest note a reviewer may attach, in characters.
-const MAX_NOTE: usize = 4_000;
 
 /// `GET .../quality`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -308,45 +306,18 @@ pub async fn decide(
     Path((slug, pair_id)): Path<(String, i64)>,
     ApiJson(body): ApiJson<DecisionRequest>,
 ) -> Result<Json<DecisionResponse>, AppError> {
-    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    let decision_id = record(&state, &project, user.id, pair_id, &body.label, &body.note).await?;
+    let decision_id = crate::service::review::decide(
+        state.store.as_ref(),
+        &state.figures,
+        Caller::User(&user),
+        &slug,
+        pair_id,
+        &body.label,
+        &body.note,
+        crate::domain::now_ms(),
+    )
+    .await?;
     Ok(Json(DecisionResponse { decision_id }))
-}
-
-/// Checks and stores a decision; shared by the JSON API and the review page.
-pub async fn record(
-    state: &AppState,
-    project: &crate::domain::Project,
-    reviewer_id: i64,
-    pair_id: i64,
-    label: &str,
-    note: &str,
-) -> Result<i64, AppError> {
-    if !project.has_label(label) {
-        return Err(AppError::Unprocessable(format!(
-            "label: {label:?} is not on this project's scale ({})",
-            project.scale_labels.join(", ")
-        )));
-    }
-    if note.chars().count() > MAX_NOTE {
-        return Err(AppError::Unprocessable(format!(
-            "note: {} characters is more than {MAX_NOTE}",
-            note.chars().count()
-        )));
-    }
-    let id = state
-        .store
-        .record_decision(
-            project,
-            pair_id,
-            reviewer_id,
-            label,
-            note.trim(),
-            crate::domain::now_ms(),
-        )
-        .await?;
-    state.figures.forget(project.id).await;
-    Ok(id)
 }
 
 /// One chart of the quality dashboard as a CSV table (its row label, then its series).

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
-use relabel_frontend::types::DashboardView;
+use relabel_core::types::DashboardView;
 
 use crate::domain::{Project, ProjectSettings};
 use crate::quality::{self, AnnotatorGold, ReviewItem};
