@@ -1,12 +1,18 @@
-//! Reviewers' and editors' actions on labels: a reviewer's final label for a pair,
-//! sending the judgments a guideline change touches to re-review, and a reviewer's
-//! re-review decision. Each changes what the quality figures count, so each drops this
-//! server's copy of the project's figures once it is stored.
+//! Reviewers' and editors' work on labels: the review queue, one pair as a reviewer sees
+//! it, a reviewer's final label for a pair, sending the judgments a guideline change
+//! touches to re-review, and a reviewer's re-review decision. Each action that changes
+//! what the quality figures count drops this server's copy of the project's figures once
+//! it is stored.
+
+use relabel_core::types::PairView;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Caller, ServiceError, person, project_for, roles};
 use crate::figures::Figures;
+use crate::quality::{Decision, JudgmentDetail, ReviewItem, ReviewReason};
 use crate::rereview;
-use crate::storage::Store;
+use crate::storage::{Store, StoreError};
 
 /// Longest note a reviewer may attach, in characters.
 pub const MAX_NOTE: usize = 4_000;
@@ -96,4 +102,157 @@ pub async fn decide_rereview(
     let id = rereview::decide(store, &project, pair_id, reviewer, label, note).await?;
     figures.forget(project.id).await;
     Ok(id)
+}
+
+/// One pair waiting for review, with what identifies it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewEntry {
+    /// The pair and why it is here.
+    #[serde(flatten)]
+    pub item: ReviewItem,
+    /// The query.
+    pub query: String,
+    /// The item's title.
+    pub item_title: String,
+}
+
+/// The review queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewList {
+    /// Pairs waiting in all.
+    pub total: usize,
+    /// The first `limit` of them, widest disagreement first.
+    pub pairs: Vec<ReviewEntry>,
+}
+
+/// The review queue's length and its first `limit` entries, widest disagreement first.
+/// Reviewers and admins.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; or the store's.
+pub async fn queue(
+    store: &dyn Store,
+    figures: &Figures,
+    caller: Caller<'_>,
+    slug: &str,
+    limit: usize,
+) -> Result<ReviewList, ServiceError> {
+    let project = project_for(store, caller, slug, roles::REVIEWERS).await?;
+    let review = figures.review(store, &project).await?;
+    let total = review.items.len();
+    let mut pairs = Vec::new();
+    for item in review.items.iter().take(limit).cloned() {
+        let view = store
+            .pair_view(&project, item.pair_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        pairs.push(ReviewEntry {
+            item,
+            query: view.query,
+            item_title: view.item.title,
+        });
+    }
+    Ok(ReviewList { total, pairs })
+}
+
+/// One pair as a reviewer sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewPair {
+    /// The pair: query, item and CoT candidates with the labels they reached.
+    pub pair: PairView,
+    /// Every judgment, revisions included, with rationale, rules cited and the guideline
+    /// version shown.
+    pub judgments: Vec<JudgmentDetail>,
+    /// Earlier decisions, oldest first; the latest is the final label.
+    pub decisions: Vec<Decision>,
+    /// Why the pair is in the review queue (empty when it is not).
+    pub reasons: Vec<ReviewReason>,
+    /// Open re-reviews: the old judgment, and the rule's text then and now.
+    pub rereviews: Vec<RereviewView>,
+    /// The project's scale, worst to best: the labels a decision may give.
+    pub scale: Vec<String>,
+}
+
+/// A judgment waiting for re-review, with the rule as it read then and as it reads now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RereviewView {
+    /// The judgment, its annotator and label, the rule and the two versions.
+    #[serde(flatten)]
+    pub open: crate::storage::OpenRereview,
+    /// The rule in the version the judgment was made under.
+    pub rule_before: Option<crate::guideline::RuleJson>,
+    /// The rule in the version that changed it (none: removed).
+    pub rule_after: Option<crate::guideline::RuleJson>,
+}
+
+/// One pair with everything a reviewer decides from: the pair with its models named, every
+/// judgment, earlier decisions, why it is queued, and its open re-reviews with the rule
+/// then and now. Reviewers and admins.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; the store's `NotFound` for a pair of another project; or
+/// the store's.
+pub async fn pair(
+    store: &dyn Store,
+    figures: &Figures,
+    caller: Caller<'_>,
+    slug: &str,
+    pair_id: i64,
+) -> Result<ReviewPair, ServiceError> {
+    let project = project_for(store, caller, slug, roles::REVIEWERS).await?;
+    // Reviewers audit the model too: they see which model wrote each candidate, whether
+    // or not the project reveals the models to its annotators.
+    let revealed = crate::domain::Project {
+        reveal_models: true,
+        ..project.clone()
+    };
+    let pair = store
+        .pair_view(&revealed, pair_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let reasons = figures
+        .review(store, &project)
+        .await?
+        .items
+        .iter()
+        .find(|item| item.pair_id == pair_id)
+        .map(|item| item.reasons.clone())
+        .unwrap_or_default();
+    let mut versions: std::collections::HashMap<i64, Vec<crate::domain::RuleRecord>> =
+        std::collections::HashMap::new();
+    let mut rereviews = Vec::new();
+    for open in store.open_rereviews(&project, Some(pair_id)).await? {
+        for n in [open.from_version, open.to_version] {
+            if let std::collections::hash_map::Entry::Vacant(slot) = versions.entry(n) {
+                let rules = store
+                    .guideline_version(&project, crate::storage::VersionRef::Number(n))
+                    .await?
+                    .map(|v| v.rules)
+                    .unwrap_or_default();
+                slot.insert(rules);
+            }
+        }
+        let rule_in = |n: i64| {
+            versions
+                .get(&n)
+                .and_then(|rules| rules.iter().find(|r| r.key == open.rule))
+                .cloned()
+                .map(crate::guideline::RuleJson::from)
+        };
+        rereviews.push(RereviewView {
+            rule_before: rule_in(open.from_version),
+            rule_after: rule_in(open.to_version),
+            open,
+        });
+    }
+    Ok(ReviewPair {
+        pair,
+        judgments: store.pair_judgments(&project, pair_id).await?,
+        decisions: store.decisions(&project, pair_id).await?,
+        reasons,
+        rereviews,
+        scale: project.scale_labels.clone(),
+    })
 }

@@ -369,10 +369,11 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<relabel_frontend::types::ReviewQueueView, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
-        let list = review::queue(&self.0, &project, 100)
+        let user = self.user(request).await?;
+        let (store, figures) = (self.0.store.as_ref(), &self.0.figures);
+        let list = service::review::queue(store, figures, Caller::User(&user), &slug, 100)
             .await
-            .map_err(backend_error)?;
+            .map_err(service_error)?;
         Ok(relabel_frontend::types::ReviewQueueView {
             total: list.total as i64,
             entries: list
@@ -396,10 +397,11 @@ impl Backend for StoreBackend {
         pair_id: i64,
     ) -> Result<relabel_frontend::types::ReviewPairView, BackendError> {
         use relabel_frontend::types::{DecisionView, ReviewJudgmentView, ReviewPairView};
-        let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
-        let found = review::pair_for_review(&self.0, &project, pair_id)
+        let user = self.user(request).await?;
+        let (store, figures) = (self.0.store.as_ref(), &self.0.figures);
+        let found = service::review::pair(store, figures, Caller::User(&user), &slug, pair_id)
             .await
-            .map_err(backend_error)?;
+            .map_err(service_error)?;
         Ok(ReviewPairView {
             pair: found.pair,
             judgments: found
@@ -434,7 +436,7 @@ impl Backend for StoreBackend {
                 })
                 .collect(),
             reasons: found.reasons.iter().map(|r| r.describe()).collect(),
-            scale: project.scale_labels.clone(),
+            scale: found.scale,
             rereviews: found
                 .rereviews
                 .into_iter()

@@ -6,15 +6,13 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use relabel_frontend::types::PairView;
-
 use super::AppState;
 use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
-use crate::quality::{AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
-
-use crate::service::Caller;
+use crate::quality::AnnotatorGold;
+use crate::service::review::{ReviewList, ReviewPair};
 use crate::service::roles::REVIEWERS;
+use crate::service::{self, Caller};
 
 /// `GET .../quality`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,27 +68,6 @@ pub struct ReviewListQuery {
     pub limit: Option<usize>,
 }
 
-/// One pair waiting for review, with what identifies it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReviewEntry {
-    /// The pair and why it is here.
-    #[serde(flatten)]
-    pub item: ReviewItem,
-    /// The query.
-    pub query: String,
-    /// The item's title.
-    pub item_title: String,
-}
-
-/// The review queue.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReviewList {
-    /// Pairs waiting in all.
-    pub total: usize,
-    /// The first `limit` of them, widest disagreement first.
-    pub pairs: Vec<ReviewEntry>,
-}
-
 /// Pairs waiting for a reviewer, widest disagreement first.
 #[utoipa::path(
     get,
@@ -119,61 +96,11 @@ pub async fn list(
             "limit: {limit} must be between 1 and 500"
         )));
     }
-    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    Ok(Json(queue(&state, &project, limit).await?))
-}
-
-/// The review queue's length and its first `limit` entries; shared by the JSON API and
-/// the review page.
-pub async fn queue(
-    state: &AppState,
-    project: &crate::domain::Project,
-    limit: usize,
-) -> Result<ReviewList, AppError> {
-    let review = state.figures.review(state.store.as_ref(), project).await?;
-    let total = review.items.len();
-    let mut pairs = Vec::new();
-    for item in review.items.iter().take(limit).cloned() {
-        let view = state
-            .store
-            .pair_view(project, item.pair_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        pairs.push(ReviewEntry {
-            item,
-            query: view.query,
-            item_title: view.item.title,
-        });
-    }
-    Ok(ReviewList { total, pairs })
-}
-
-/// One pair as a reviewer sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReviewPair {
-    /// The pair: query, item and CoT candidates with the labels they reached.
-    pub pair: PairView,
-    /// Every judgment, revisions included, with rationale, rules cited and the guideline
-    /// version shown.
-    pub judgments: Vec<JudgmentDetail>,
-    /// Earlier decisions, oldest first; the latest is the final label.
-    pub decisions: Vec<Decision>,
-    /// Why the pair is in the review queue (empty when it is not).
-    pub reasons: Vec<ReviewReason>,
-    /// Open re-reviews: the old judgment, and the rule's text then and now.
-    pub rereviews: Vec<RereviewView>,
-}
-
-/// A judgment waiting for re-review, with the rule as it read then and as it reads now.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RereviewView {
-    /// The judgment, its annotator and label, the rule and the two versions.
-    #[serde(flatten)]
-    pub open: crate::storage::OpenRereview,
-    /// The rule in the version the judgment was made under.
-    pub rule_before: Option<crate::guideline::RuleJson>,
-    /// The rule in the version that changed it (none: removed).
-    pub rule_after: Option<crate::guideline::RuleJson>,
+    let (store, figures) = (state.store.as_ref(), &state.figures);
+    let caller = Caller::User(&user);
+    Ok(Json(
+        service::review::queue(store, figures, caller, &slug, limit).await?,
+    ))
 }
 
 /// A pair's judgments, CoT candidates and decisions, for the reviewer to decide.
@@ -196,72 +123,11 @@ pub async fn show(
     user: CurrentUser,
     Path((slug, pair_id)): Path<(String, i64)>,
 ) -> Result<Json<ReviewPair>, AppError> {
-    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    Ok(Json(pair_for_review(&state, &project, pair_id).await?))
-}
-
-/// One pair with everything a reviewer decides from; shared by the JSON API and the
-/// review page.
-pub async fn pair_for_review(
-    state: &AppState,
-    project: &crate::domain::Project,
-    pair_id: i64,
-) -> Result<ReviewPair, AppError> {
-    let store = state.store.as_ref();
-    // Reviewers audit the model too: they see which model wrote each candidate, whether
-    // or not the project reveals the models to its annotators.
-    let revealed = crate::domain::Project {
-        reveal_models: true,
-        ..project.clone()
-    };
-    let pair = store
-        .pair_view(&revealed, pair_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let project = project.clone();
-    let reasons = state
-        .figures
-        .review(store, &project)
-        .await?
-        .items
-        .iter()
-        .find(|item| item.pair_id == pair_id)
-        .map(|item| item.reasons.clone())
-        .unwrap_or_default();
-    let mut versions: std::collections::HashMap<i64, Vec<crate::domain::RuleRecord>> =
-        std::collections::HashMap::new();
-    let mut rereviews = Vec::new();
-    for open in store.open_rereviews(&project, Some(pair_id)).await? {
-        for n in [open.from_version, open.to_version] {
-            if let std::collections::hash_map::Entry::Vacant(slot) = versions.entry(n) {
-                let rules = store
-                    .guideline_version(&project, crate::storage::VersionRef::Number(n))
-                    .await?
-                    .map(|v| v.rules)
-                    .unwrap_or_default();
-                slot.insert(rules);
-            }
-        }
-        let rule_in = |n: i64| {
-            versions
-                .get(&n)
-                .and_then(|rules| rules.iter().find(|r| r.key == open.rule))
-                .cloned()
-                .map(crate::guideline::RuleJson::from)
-        };
-        rereviews.push(RereviewView {
-            rule_before: rule_in(open.from_version),
-            rule_after: rule_in(open.to_version),
-            open,
-        });
-    }
-    Ok(ReviewPair {
-        pair,
-        judgments: store.pair_judgments(&project, pair_id).await?,
-        decisions: store.decisions(&project, pair_id).await?,
-        reasons,
-        rereviews,
-    })
+    let (store, figures) = (state.store.as_ref(), &state.figures);
+    let caller = Caller::User(&user);
+    Ok(Json(
+        service::review::pair(store, figures, caller, &slug, pair_id).await?,
+    ))
 }
 
 /// `POST .../review/{pair_id}`: the final label.
@@ -306,7 +172,7 @@ pub async fn decide(
     Path((slug, pair_id)): Path<(String, i64)>,
     ApiJson(body): ApiJson<DecisionRequest>,
 ) -> Result<Json<DecisionResponse>, AppError> {
-    let decision_id = crate::service::review::decide(
+    let decision_id = service::review::decide(
         state.store.as_ref(),
         &state.figures,
         Caller::User(&user),
