@@ -1,13 +1,145 @@
-//! Guideline actions: what the editor starts from, saving rules as the project's draft,
-//! publishing the draft as the next version, and the example picker's search. The JSON
-//! API, the editor's server functions and `relabel guideline` all call these.
+//! Guideline actions: the published history (versions, one version, the diff of two,
+//! what a version's changes touch), what the editor starts from, saving rules as the
+//! project's draft, publishing the draft as the next version, and the example picker's
+//! search. The JSON API, the pages' server functions and `relabel guideline` call these.
 
 use relabel_core::types::{DraftEditView, PairHit};
 
 use super::{Caller, ServiceError, project_for, roles, rule_view};
 use crate::domain::{Project, RuleRecord};
-use crate::guideline::{At, check};
-use crate::storage::{Store, StoreError, VersionRef};
+use crate::guideline::{At, GuidelineDiff, check};
+use crate::rereview::{self, Impact};
+use crate::storage::{GuidelineVersion, Store, StoreError, VersionRef, VersionSummary};
+
+/// The published versions, oldest first. Any member.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; or the store's.
+pub async fn versions(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+) -> Result<Vec<VersionSummary>, ServiceError> {
+    let project = project_for(store, caller, slug, roles::MEMBERS).await?;
+    Ok(store.guideline_versions(&project).await?)
+}
+
+/// Published version `number`, read on its own page: the version, the one before it (none
+/// for version 1), what its changes touch when the caller may audit them, and whether the
+/// caller may send those to re-review. Any member.
+#[derive(Debug, Clone)]
+pub struct VersionRead {
+    /// The version.
+    pub version: GuidelineVersion,
+    /// The version before it.
+    pub previous: Option<GuidelineVersion>,
+    /// The judgments its changes touch; `None` for version 1 and for callers who are not
+    /// editors, reviewers or admins.
+    pub impact: Option<Impact>,
+    /// Whether the caller may send the touched judgments to re-review.
+    pub can_send: bool,
+}
+
+/// Published version `number`. Any member.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; [`ServiceError::Missing`] for a version not published;
+/// or the store's.
+pub async fn version(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+    number: i64,
+) -> Result<GuidelineVersion, ServiceError> {
+    let project = project_for(store, caller, slug, roles::MEMBERS).await?;
+    published(store, &project, number).await
+}
+
+/// Published version `number` and what its page shows beside it (see [`VersionRead`]).
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; [`ServiceError::Missing`] for a version not published;
+/// or the store's.
+pub async fn version_page(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+    number: i64,
+) -> Result<VersionRead, ServiceError> {
+    let project = project_for(store, caller, slug, roles::MEMBERS).await?;
+    let version = published(store, &project, number).await?;
+    let previous = match number {
+        1 => None,
+        n => {
+            store
+                .guideline_version(&project, VersionRef::Number(n - 1))
+                .await?
+        }
+    };
+    let impact = if number > 1 && caller.holds(&project, roles::AUDITORS) {
+        Some(rereview::impact(store, &project, number).await?)
+    } else {
+        None
+    };
+    Ok(VersionRead {
+        version,
+        previous,
+        impact,
+        can_send: caller.holds(&project, roles::EDITORS),
+    })
+}
+
+/// Rules added, removed and changed (the body word by word) from version `from` to `to`.
+/// Any member.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; [`ServiceError::Missing`] for a version not published;
+/// or the store's.
+pub async fn diff(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+    from: i64,
+    to: i64,
+) -> Result<GuidelineDiff, ServiceError> {
+    let project = project_for(store, caller, slug, roles::MEMBERS).await?;
+    let from = published(store, &project, from).await?;
+    let to = published(store, &project, to).await?;
+    Ok(crate::guideline::diff(&from.rules, &to.rules))
+}
+
+/// Per rule that version `number` changed or removed, the current judgments that cited it
+/// under earlier versions. Editors, reviewers and admins.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; [`ServiceError::Missing`] for a version not published;
+/// [`ServiceError::Problems`] for version 1; or the store's.
+pub async fn impact(
+    store: &dyn Store,
+    caller: Caller<'_>,
+    slug: &str,
+    number: i64,
+) -> Result<Impact, ServiceError> {
+    let project = project_for(store, caller, slug, roles::AUDITORS).await?;
+    Ok(rereview::impact(store, &project, number).await?)
+}
+
+/// Published version `number` of the project's guideline.
+async fn published(
+    store: &dyn Store,
+    project: &Project,
+    number: i64,
+) -> Result<GuidelineVersion, ServiceError> {
+    store
+        .guideline_version(project, VersionRef::Number(number))
+        .await?
+        .ok_or_else(|| ServiceError::Missing(format!("no published version {number}")))
+}
 
 /// How many pairs a search answers.
 const SEARCH_HITS: i64 = 20;

@@ -11,13 +11,13 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{ApiJson, CurrentUser, project_for};
 use super::error::AppError;
-use crate::guideline::{self, GuidelineDiff, RuleJson};
-use crate::rereview::{self, Impact, RereviewError};
+use crate::guideline::{GuidelineDiff, RuleJson};
+use crate::rereview::{Impact, RereviewError};
 use crate::service::{self, Caller};
-use crate::storage::{VersionRef, VersionSummary};
+use crate::storage::VersionSummary;
 use relabel_frontend::types::{DraftEditView, PairHit};
 
-use crate::service::roles::{AUDITORS, EDITORS, MEMBERS};
+use crate::service::roles::EDITORS;
 
 impl From<RereviewError> for AppError {
     fn from(err: RereviewError) -> Self {
@@ -47,8 +47,10 @@ pub async fn versions(
     user: CurrentUser,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<VersionSummary>>, AppError> {
-    let project = project_for(&state, &user, &slug, MEMBERS).await?;
-    Ok(Json(state.store.guideline_versions(&project).await?))
+    let store = state.store.as_ref();
+    Ok(Json(
+        service::guideline::versions(store, Caller::User(&user), &slug).await?,
+    ))
 }
 
 /// One published version.
@@ -84,12 +86,8 @@ pub async fn version(
     user: CurrentUser,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Result<Json<VersionView>, AppError> {
-    let project = project_for(&state, &user, &slug, MEMBERS).await?;
-    let found = state
-        .store
-        .guideline_version(&project, VersionRef::Number(number))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let store = state.store.as_ref();
+    let found = service::guideline::version(store, Caller::User(&user), &slug, number).await?;
     Ok(Json(VersionView {
         number,
         change_note: found.change_note,
@@ -132,15 +130,11 @@ pub async fn diff(
     query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<GuidelineDiff>, AppError> {
     let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let project = project_for(&state, &user, &slug, MEMBERS).await?;
-    let read = |n| {
-        state
-            .store
-            .guideline_version(&project, VersionRef::Number(n))
-    };
-    let from = read(query.from).await?.ok_or(AppError::NotFound)?;
-    let to = read(query.to).await?.ok_or(AppError::NotFound)?;
-    Ok(Json(guideline::diff(&from.rules, &to.rules)))
+    let store = state.store.as_ref();
+    let caller = Caller::User(&user);
+    Ok(Json(
+        service::guideline::diff(store, caller, &slug, query.from, query.to).await?,
+    ))
 }
 
 /// What a version's changes touch: per changed or removed rule, the current judgments
@@ -165,9 +159,9 @@ pub async fn impact(
     user: CurrentUser,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Result<Json<Impact>, AppError> {
-    let project = project_for(&state, &user, &slug, AUDITORS).await?;
+    let store = state.store.as_ref();
     Ok(Json(
-        rereview::impact(state.store.as_ref(), &project, number).await?,
+        service::guideline::impact(store, Caller::User(&user), &slug, number).await?,
     ))
 }
 

@@ -37,7 +37,7 @@ use relabel_frontend::types::{
 
 use crate::auth::Role;
 use crate::queue::{JudgmentInput, RuleCitation, RuleVerdict};
-use crate::service::roles::{AUDITORS, EDITORS, MEMBERS, REVIEWERS};
+use crate::service::roles::{EDITORS, REVIEWERS};
 use crate::service::{self, Caller, rule_view, utc_minute};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -483,13 +483,11 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<Vec<relabel_frontend::types::VersionListEntry>, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, MEMBERS).await?;
-        let versions = self
-            .0
-            .store
-            .guideline_versions(&project)
-            .await
-            .map_err(|e| backend_error(e.into()))?;
+        let user = self.user(request).await?;
+        let versions =
+            service::guideline::versions(self.0.store.as_ref(), Caller::User(&user), &slug)
+                .await
+                .map_err(service_error)?;
         Ok(versions
             .into_iter()
             .map(|v| relabel_frontend::types::VersionListEntry {
@@ -509,41 +507,36 @@ impl Backend for StoreBackend {
         number: i64,
     ) -> Result<relabel_frontend::types::VersionPageView, BackendError> {
         use relabel_frontend::types::{DiffSpanView, RuleChangeView, RuleImpactView};
-        let (user, project) = self.caller_in(request, &slug, MEMBERS).await?;
-        let store = self.0.store.as_ref();
-        let read = |n| store.guideline_version(&project, crate::storage::VersionRef::Number(n));
-        let failed = |e: crate::storage::StoreError| backend_error(e.into());
-        let version = read(number)
-            .await
-            .map_err(failed)?
-            .ok_or_else(|| BackendError::Refused("not found".into()))?;
-        let before = match number {
-            1 => None,
-            n => read(n - 1).await.map_err(failed)?,
-        };
+        let user = self.user(request).await?;
+        let service::guideline::VersionRead {
+            version,
+            previous: before,
+            impact,
+            can_send,
+        } = service::guideline::version_page(
+            self.0.store.as_ref(),
+            Caller::User(&user),
+            &slug,
+            number,
+        )
+        .await
+        .map_err(service_error)?;
         let diff = crate::guideline::diff(
             before.as_ref().map_or(&[][..], |b| &b.rules[..]),
             &version.rules,
         );
         let name = |r: crate::guideline::RuleName| format!("{}: {}", r.id, r.title);
-        let impact = if number > 1 && user.holds(&project, AUDITORS) {
-            let found = crate::rereview::impact(store, &project, number)
-                .await
-                .map_err(|e| backend_error(e.into()))?;
-            Some(
-                found
-                    .rules
-                    .into_iter()
-                    .map(|r| RuleImpactView {
-                        rule: r.rule,
-                        change: r.change,
-                        judgments: r.judgments,
-                    })
-                    .collect(),
-            )
-        } else {
-            None
-        };
+        let impact = impact.map(|found| {
+            found
+                .rules
+                .into_iter()
+                .map(|r| RuleImpactView {
+                    rule: r.rule,
+                    change: r.change,
+                    judgments: r.judgments,
+                })
+                .collect()
+        });
         Ok(relabel_frontend::types::VersionPageView {
             number,
             change_note: version.change_note,
@@ -576,7 +569,7 @@ impl Backend for StoreBackend {
                 })
                 .collect(),
             impact,
-            can_send: user.holds(&project, EDITORS),
+            can_send,
         })
     }
 
