@@ -1,18 +1,77 @@
-//! Reviewers' and editors' work on labels: the review queue, one pair as a reviewer sees
-//! it, a reviewer's final label for a pair, sending the judgments a guideline change
+//! Reviewers' and editors' work on labels: the quality report and dashboard, the review
+//! queue, one pair as a reviewer sees it, a reviewer's final label for a pair, sending the judgments a guideline change
 //! touches to re-review, and a reviewer's re-review decision. Each action that changes
 //! what the quality figures count drops this server's copy of the project's figures once
 //! it is stored.
 
-use relabel_core::types::PairView;
+use std::sync::Arc;
+
+use relabel_core::types::{DashboardView, PairView};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Caller, ServiceError, person, project_for, roles};
 use crate::figures::Figures;
-use crate::quality::{Decision, JudgmentDetail, ReviewItem, ReviewReason};
+use crate::quality::{AnnotatorGold, Decision, JudgmentDetail, ReviewItem, ReviewReason};
 use crate::rereview;
 use crate::storage::{Store, StoreError};
+
+/// The project's quality figures (`GET .../quality`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QualityReport {
+    /// Krippendorff's alpha (ordinal) over every judged pair's current labels; null when
+    /// undefined (no pair with two labels, or every label the same).
+    pub alpha: Option<f64>,
+    /// Pairs waiting for a reviewer.
+    pub review_queue: usize,
+    /// The project's bar: flagged below this share of exact gold answers.
+    pub gold_min_accuracy: f64,
+    /// Over each annotator's last this many gold answers.
+    pub gold_window: i64,
+    /// Each annotator's gold accuracy.
+    pub annotators: Vec<AnnotatorGold>,
+}
+
+/// Gold accuracy per annotator (flagged ones marked), the project's alpha and the review
+/// queue's depth, from this server's figures (at most [`crate::figures::TTL`] old).
+/// Reviewers and admins.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; or the store's.
+pub async fn report(
+    store: &dyn Store,
+    figures: &Figures,
+    caller: Caller<'_>,
+    slug: &str,
+) -> Result<QualityReport, ServiceError> {
+    let project = project_for(store, caller, slug, roles::REVIEWERS).await?;
+    let annotators = figures.gold(store, &project).await?.to_vec();
+    let review = figures.review(store, &project).await?;
+    Ok(QualityReport {
+        alpha: review.alpha,
+        review_queue: review.items.len(),
+        gold_min_accuracy: project.gold_min_accuracy,
+        gold_window: project.gold_window,
+        annotators,
+    })
+}
+
+/// The quality dashboard's charts and tables, from this server's figures. Reviewers and
+/// admins.
+///
+/// # Errors
+///
+/// [`ServiceError::Forbidden`]; or the store's.
+pub async fn dashboard(
+    store: &dyn Store,
+    figures: &Figures,
+    caller: Caller<'_>,
+    slug: &str,
+) -> Result<Arc<DashboardView>, ServiceError> {
+    let project = project_for(store, caller, slug, roles::REVIEWERS).await?;
+    Ok(figures.dashboard(store, &project).await?)
+}
 
 /// Longest note a reviewer may attach, in characters.
 pub const MAX_NOTE: usize = 4_000;

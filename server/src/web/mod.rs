@@ -37,7 +37,7 @@ use relabel_frontend::types::{
 
 use crate::auth::Role;
 use crate::queue::{JudgmentInput, RuleCitation, RuleVerdict};
-use crate::service::roles::{EDITORS, REVIEWERS};
+use crate::service::roles::EDITORS;
 use crate::service::{self, Caller, rule_view, utc_minute};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -355,13 +355,12 @@ impl Backend for StoreBackend {
         request: &Parts,
         slug: String,
     ) -> Result<relabel_frontend::types::DashboardView, BackendError> {
-        let (_, project) = self.caller_in(request, &slug, REVIEWERS).await?;
-        self.0
-            .figures
-            .dashboard(self.0.store.as_ref(), &project)
+        let user = self.user(request).await?;
+        let (store, figures) = (self.0.store.as_ref(), &self.0.figures);
+        service::review::dashboard(store, figures, Caller::User(&user), &slug)
             .await
             .map(|view| (*view).clone())
-            .map_err(|e| backend_error(e.into()))
+            .map_err(service_error)
     }
 
     async fn review_queue(

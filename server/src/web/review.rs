@@ -7,28 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::{ApiJson, CurrentUser, project_for};
+use super::auth::{ApiJson, CurrentUser};
 use super::error::AppError;
-use crate::quality::AnnotatorGold;
-use crate::service::review::{ReviewList, ReviewPair};
-use crate::service::roles::REVIEWERS;
+use crate::service::review::{QualityReport, ReviewList, ReviewPair};
 use crate::service::{self, Caller};
-
-/// `GET .../quality`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QualityReport {
-    /// Krippendorff's alpha (ordinal) over every judged pair's current labels; null when
-    /// undefined (no pair with two labels, or every label the same).
-    pub alpha: Option<f64>,
-    /// Pairs waiting for a reviewer.
-    pub review_queue: usize,
-    /// The project's bar: flagged below this share of exact gold answers.
-    pub gold_min_accuracy: f64,
-    /// Over each annotator's last this many gold answers.
-    pub gold_window: i64,
-    /// Each annotator's gold accuracy.
-    pub annotators: Vec<AnnotatorGold>,
-}
 
 /// Gold accuracy per annotator (flagged ones marked), the project's alpha and the
 /// review queue's depth.
@@ -47,17 +29,10 @@ pub async fn report(
     user: CurrentUser,
     Path(slug): Path<String>,
 ) -> Result<Json<QualityReport>, AppError> {
-    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    let store = state.store.as_ref();
-    let annotators = state.figures.gold(store, &project).await?.to_vec();
-    let review = state.figures.review(store, &project).await?;
-    Ok(Json(QualityReport {
-        alpha: review.alpha,
-        review_queue: review.items.len(),
-        gold_min_accuracy: project.gold_min_accuracy,
-        gold_window: project.gold_window,
-        annotators,
-    }))
+    let (store, figures) = (state.store.as_ref(), &state.figures);
+    Ok(Json(
+        service::review::report(store, figures, Caller::User(&user), &slug).await?,
+    ))
 }
 
 /// `GET .../review?limit=N`.
@@ -208,11 +183,8 @@ pub async fn chart_csv(
 ) -> Result<axum::response::Response, AppError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let project = project_for(&state, &user, &slug, REVIEWERS).await?;
-    let view = state
-        .figures
-        .dashboard(state.store.as_ref(), &project)
-        .await?;
+    let (store, figures) = (state.store.as_ref(), &state.figures);
+    let view = service::review::dashboard(store, figures, Caller::User(&user), &slug).await?;
     let chart = view
         .charts
         .iter()
@@ -224,7 +196,7 @@ pub async fn chart_csv(
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}-{}.csv\"", project.slug, chart.id),
+                format!("attachment; filename=\"{slug}-{}.csv\"", chart.id),
             ),
         ],
         body,
